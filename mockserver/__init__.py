@@ -1,0 +1,39 @@
+"""mockserver: an offline, stateful, strict mock of the hookstream and Stack AI Connections APIs."""
+
+from ._api import (
+    NO_BODY,
+    ApiDefinition,
+    Behaviour,
+    Credential,
+    MockResponse,
+    OperationContext,
+    Principal,
+    Problem,
+    Reason,
+)
+from ._app import MockConfig, create_app, discover_apis
+from ._spec import Operation, Spec, SpecError, load_spec
+from ._validation import Violation
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "NO_BODY",
+    "ApiDefinition",
+    "Behaviour",
+    "Credential",
+    "MockConfig",
+    "MockResponse",
+    "Operation",
+    "OperationContext",
+    "Principal",
+    "Problem",
+    "Reason",
+    "Spec",
+    "SpecError",
+    "Violation",
+    "__version__",
+    "create_app",
+    "discover_apis",
+    "load_spec",
+]

@@ -1,0 +1,132 @@
+"""What an API subpackage provides to the engine, and the data the engine hands to it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from ._spec import Operation, SecurityScheme
+from ._validation import Violation
+
+
+class _NoBody:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "NO_BODY"
+
+
+NO_BODY: Any = _NoBody()
+"""The body of a response that has none (204, say); distinct from a JSON `null` body."""
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: one user (or API key) of one organization."""
+
+    subject_id: str
+    organization_id: str
+    display_name: str
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class MockResponse:
+    status: int
+    body: Any = NO_BODY
+    headers: dict[str, str] = field(default_factory=dict)
+    media_type: str = "application/json"
+
+
+class Reason:
+    """Why the engine refused a request; an API renders each in its own error format."""
+
+    NOT_FOUND = "not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    UNAUTHENTICATED = "unauthenticated"
+    INVALID_CREDENTIALS = "invalid_credentials"
+    VALIDATION = "validation"
+    MALFORMED_BODY = "malformed_body"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+    INVALID_RESPONSE = "invalid_response"
+    INTERNAL = "internal"
+
+
+@dataclass(slots=True)
+class Problem(Exception):
+    """A refusal, raised or returned by the engine or by an API's behaviour."""
+
+    status: int
+    message: str
+    reason: str = ""
+    violations: tuple[Violation, ...] = ()
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        details = "; ".join(violation.describe() for violation in self.violations)
+        return f"{self.status} {self.message}" + (f": {details}" if details else "")
+
+
+@dataclass(frozen=True, slots=True)
+class OperationContext:
+    """Everything a behaviour needs to answer one validated request."""
+
+    operation: Operation
+    path: Mapping[str, Any]
+    query: Mapping[str, Any]
+    headers: Mapping[str, Any]
+    cookies: Mapping[str, Any]
+    body: Any
+    principal: Principal | None
+    state: Any
+    base_url: str
+    raw_headers: Mapping[str, str] = field(default_factory=dict)
+    client_host: str = ""
+
+
+Behaviour = Callable[[OperationContext], "MockResponse | Problem"]
+"""A function that answers one operation from state; it may also raise `Problem`."""
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """One way to authenticate against the mock, shown at startup and by the docs."""
+
+    label: str
+    organization_id: str
+    how: str
+    value: str
+
+
+class ApiDefinition:
+    """Base class of an API subpackage's `API` object. Override what the API needs.
+
+    `name` is the URL prefix when several APIs are served together and the name of the spec file
+    (`spec/<name>.yaml`).
+    """
+
+    name: ClassVar[str] = ""
+    title: ClassVar[str] = ""
+    validation_status: ClassVar[int] = 422
+
+    def create_state(self, *, seed: int) -> Any:
+        return None
+
+    def authenticate(self, state: Any, scheme: SecurityScheme, credential: str) -> Principal | None:
+        return None
+
+    def behaviours(self) -> Mapping[str, Behaviour]:
+        return {}
+
+    def credentials(self, state: Any) -> list[Credential]:
+        return []
+
+    def render_problem(self, problem: Problem, *, state: Any) -> MockResponse:
+        body: dict[str, Any] = {"detail": problem.message}
+        if problem.violations:
+            body["violations"] = [violation.describe() for violation in problem.violations]
+        return MockResponse(problem.status, body, dict(problem.headers))
+
+    def finalize(self, response: MockResponse, *, state: Any, principal: Principal | None) -> None:
+        """Add what every response of the API carries (rate-limit headers, say)."""

@@ -1,0 +1,101 @@
+"""Building the Starlette app that serves every selected API at its production paths."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.routing import Mount
+from starlette.types import Receive, Scope, Send
+
+from ._api import ApiDefinition
+from ._service import ApiService, ServiceOptions, encode_json
+from ._spec import load_spec
+
+DEFAULT_SPEC_DIR = Path(__file__).resolve().parent.parent / "spec"
+ALL_APIS = "all"
+
+
+def discover_apis() -> dict[str, ApiDefinition]:
+    """Every subpackage of `mockserver.apis` that exposes an `API` object, by API name."""
+    from . import apis
+
+    found: dict[str, ApiDefinition] = {}
+    for module_info in sorted(pkgutil.iter_modules(apis.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{apis.__name__}.{module_info.name}")
+        definition = getattr(module, "API", None)
+        if isinstance(definition, ApiDefinition):
+            found[definition.name] = definition
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class MockConfig:
+    api: str = ALL_APIS
+    seed: int = 0
+    strict: bool = True
+    spec_dir: Path = DEFAULT_SPEC_DIR
+
+
+class _Dispatcher:
+    """Sends each request to the API mounted at the longest matching prefix."""
+
+    def __init__(self, services: Sequence[ApiService]) -> None:
+        self._services = sorted(services, key=lambda s: len(s.mount_path), reverse=True)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        path = scope["path"]
+        for service in self._services:
+            mount = service.mount_path
+            if not mount or path == mount or path.startswith(mount + "/"):
+                await service(scope, receive, send)
+                return
+        owner = self._owner(path)
+        if owner is not None:
+            response = owner.render_not_found()
+            body = encode_json(response.body)
+            headers = [(k.lower().encode(), v.encode()) for k, v in response.headers.items()]
+            headers += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        else:
+            body = encode_json({"detail": "Not Found", "apis": [s.mount_path for s in self._services]})
+            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 404, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    def _owner(self, path: str) -> ApiService | None:
+        first = "/" + path.strip("/").split("/")[0]
+        if len(self._services) == 1:
+            return self._services[0]
+        return next(
+            (s for s in self._services if s.mount_path.startswith(first + "/") or s.mount_path == first), None
+        )
+
+
+def build_services(config: MockConfig) -> list[ApiService]:
+    available = discover_apis()
+    if config.api != ALL_APIS and config.api not in available:
+        raise ValueError(f"unknown API {config.api!r}; choose one of: {', '.join([ALL_APIS, *available])}")
+    selected = list(available.values()) if config.api == ALL_APIS else [available[config.api]]
+    options = ServiceOptions(seed=config.seed, strict=config.strict)
+    services = []
+    for definition in selected:
+        spec = load_spec(config.spec_dir / f"{definition.name}.yaml", name=definition.name)
+        prefix = f"/{definition.name}" if config.api == ALL_APIS else ""
+        services.append(ApiService(definition, spec, mount_path=prefix + spec.base_path, options=options))
+    return services
+
+
+def create_app(config: MockConfig | None = None) -> Starlette:
+    """The ASGI app. `app.state.services` holds each API's service (spec, state, operations)."""
+    config = config or MockConfig()
+    services = build_services(config)
+    app = Starlette(routes=[Mount("", app=_Dispatcher(services))])
+    app.state.config = config
+    app.state.services = {service.api.name: service for service in services}
+    return app

@@ -1,0 +1,227 @@
+"""Data generated from a JSON Schema with a seeded Faker: the same seed gives the same data."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from re import _parser as sre_parse  # type: ignore[attr-defined]
+from typing import Any
+
+from faker import Faker
+
+from ._spec import Spec
+
+_MAX_DEPTH = 8
+_EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def stable_seed(*parts: object) -> int:
+    digest = hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+class RegexSampler:
+    """Builds a string that matches a regular expression, from Python's own parse of it."""
+
+    def __init__(self, faker: Faker) -> None:
+        self._faker = faker
+
+    def sample(self, pattern: str) -> str:
+        return self._emit(sre_parse.parse(pattern))
+
+    def _emit(self, parsed: Any) -> str:
+        return "".join(self._emit_node(op, arg) for op, arg in parsed)
+
+    def _emit_node(self, op: Any, arg: Any) -> str:
+        name = str(op)
+        random = self._faker.random
+        if name == "LITERAL":
+            return chr(arg)
+        if name == "NOT_LITERAL":
+            return "a" if chr(arg) != "a" else "b"
+        if name == "ANY":
+            return random.choice("abcdefghijklmnopqrstuvwxyz")
+        if name == "IN":
+            return self._emit_class(arg)
+        if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            low, high, sub = arg
+            high = min(high, low + 3) if high != sre_parse.MAXREPEAT else low + 3
+            return "".join(self._emit(sub) for _ in range(random.randint(low, max(low, high))))
+        if name == "SUBPATTERN":
+            return self._emit(arg[-1])
+        if name == "BRANCH":
+            return self._emit(random.choice(arg[1]))
+        if name == "ATOMIC_GROUP":
+            return self._emit(arg)
+        if name == "CATEGORY":
+            return self._emit_category(str(arg))
+        return ""  # AT (anchors), assertions, and groups references produce nothing
+
+    def _emit_category(self, category: str) -> str:
+        random = self._faker.random
+        if category.endswith("DIGIT"):
+            return random.choice("0123456789") if "NOT" not in category else "x"
+        if category.endswith("SPACE"):
+            return " " if "NOT" not in category else "x"
+        return random.choice("abcdefghijklmnopqrstuvwxyz")
+
+    def _emit_class(self, items: list[Any]) -> str:
+        if items and str(items[0][0]) == "NEGATE":
+            excluded = {chr(arg) for op, arg in items[1:] if str(op) == "LITERAL"}
+            return next(c for c in "abcdefghijklmnopqrstuvwxyz0123456789" if c not in excluded)
+        op, arg = self._faker.random.choice(items)
+        if str(op) == "RANGE":
+            return chr(self._faker.random.randint(arg[0], arg[1]))
+        if str(op) == "CATEGORY":
+            return self._emit_category(str(arg))
+        return chr(arg)
+
+
+class SchemaDataGenerator:
+    """Values for a spec's schemas; property names steer Faker towards realistic text."""
+
+    def __init__(self, spec: Spec) -> None:
+        self._spec = spec
+
+    def generate(self, schema: Mapping[str, Any], *, seed: int, key: str) -> Any:
+        faker = Faker("en_US")
+        faker.seed_instance(stable_seed(seed, key))
+        return self._value(schema, faker, name="", depth=0)
+
+    def _value(self, schema: Any, faker: Faker, *, name: str, depth: int) -> Any:
+        spec = self._spec
+        if schema is True or not isinstance(schema, Mapping):
+            return faker.word()
+        schema = spec.resolve_schema(schema)
+        if "const" in schema:
+            return schema["const"]
+        if schema.get("examples"):
+            return schema["examples"][0]
+        if "enum" in schema:
+            return faker.random.choice(list(schema["enum"]))
+        if "allOf" in schema:
+            merged: dict[str, Any] = {k: v for k, v in schema.items() if k != "allOf"}
+            for branch in schema["allOf"]:
+                branch = spec.resolve_schema(branch)
+                for keyword, value in branch.items():
+                    if keyword in ("properties",):
+                        merged.setdefault("properties", {}).update(value)
+                    elif keyword == "required":
+                        merged["required"] = [*merged.get("required", []), *value]
+                    else:
+                        merged.setdefault(keyword, value)
+            return self._value(merged, faker, name=name, depth=depth)
+        for keyword in ("anyOf", "oneOf"):
+            if keyword in schema:
+                branches = [spec.resolve_schema(b) for b in schema[keyword]]
+                preferred = [b for b in branches if b.get("type") != "null"] or branches
+                return self._value(preferred[0], faker, name=name, depth=depth)
+        declared = schema.get("type")
+        types = [declared] if isinstance(declared, str) else list(declared or [])
+        non_null = [t for t in types if t != "null"]
+        kind = non_null[0] if non_null else (types[0] if types else self._implied_type(schema))
+        if kind == "null":
+            return None
+        if kind == "object":
+            return self._object(schema, faker, depth=depth)
+        if kind == "array":
+            return self._array(schema, faker, name=name, depth=depth)
+        if kind == "integer":
+            return self._integer(schema, faker)
+        if kind == "number":
+            return float(self._integer(schema, faker)) + 0.5
+        if kind == "boolean":
+            return faker.pybool()
+        return self._string(schema, faker, name=name)
+
+    @staticmethod
+    def _implied_type(schema: Mapping[str, Any]) -> str:
+        if "properties" in schema or "additionalProperties" in schema:
+            return "object"
+        if "items" in schema:
+            return "array"
+        return "string"
+
+    def _object(self, schema: Mapping[str, Any], faker: Faker, *, depth: int) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        required = set(schema.get("required", ()))
+        for prop, prop_schema in schema.get("properties", {}).items():
+            if prop in required or depth < 3:
+                result[prop] = self._value(prop_schema, faker, name=prop, depth=depth + 1)
+        additional = schema.get("additionalProperties")
+        if isinstance(additional, Mapping) and additional and depth < _MAX_DEPTH and not result:
+            result[faker.word()] = self._value(additional, faker, name="", depth=depth + 1)
+        return result
+
+    def _array(self, schema: Mapping[str, Any], faker: Faker, *, name: str, depth: int) -> list[Any]:
+        if depth >= _MAX_DEPTH:
+            return []
+        low = schema.get("minItems", 1)
+        high = max(low, min(schema.get("maxItems", low + 2), low + 2))
+        items = schema.get("items", {})
+        return [
+            self._value(items, faker, name=name, depth=depth + 1)
+            for _ in range(faker.random.randint(low, high))
+        ]
+
+    @staticmethod
+    def _integer(schema: Mapping[str, Any], faker: Faker) -> int:
+        low = schema.get("minimum", 0)
+        if "exclusiveMinimum" in schema:
+            low = schema["exclusiveMinimum"] + 1
+        high = schema.get("maximum", max(low, 0) + 100)
+        if "exclusiveMaximum" in schema:
+            high = schema["exclusiveMaximum"] - 1
+        return int(faker.random.randint(int(low), int(max(low, high))))
+
+    def _string(self, schema: Mapping[str, Any], faker: Faker, *, name: str) -> str:
+        text_format = schema.get("format")
+        if text_format == "uuid":
+            return str(faker.uuid4())
+        if text_format == "date-time":
+            moment = _EPOCH + timedelta(
+                seconds=faker.random.randint(0, 365 * 86400), microseconds=faker.random.randint(0, 999999)
+            )
+            return moment.isoformat()
+        if text_format == "date":
+            return faker.date()
+        if text_format == "email":
+            return str(faker.email())
+        if text_format in ("uri", "url"):
+            return str(faker.url())
+        if "pattern" in schema:
+            return RegexSampler(faker).sample(schema["pattern"])
+        value = self._named_text(name, faker)
+        low, high = schema.get("minLength", 0), schema.get("maxLength")
+        if len(value) < low:
+            value = value + "x" * (low - len(value))
+        if high is not None:
+            value = value[:high]
+        return value
+
+    @staticmethod
+    def _named_text(name: str, faker: Faker) -> str:
+        lowered = name.lower()
+        if "email" in lowered:
+            return str(faker.email())
+        if lowered.endswith("url"):
+            return str(faker.url())
+        if lowered in ("name", "full_name", "title"):
+            return str(faker.name() if "full" in lowered else faker.catch_phrase())
+        if "description" in lowered or "help" in lowered:
+            return str(faker.sentence())
+        if lowered.endswith("_id") or lowered == "id":
+            return str(faker.hexify("^" * 32))
+        if "color" in lowered:
+            return str(faker.hex_color()).upper()
+        return str(faker.word())
+
+
+def is_pattern_supported(pattern: str) -> bool:
+    try:
+        re.compile(pattern)
+    except re.error:
+        return False
+    return True

@@ -1,0 +1,320 @@
+"""The stages of answering one request, each a plain function that returns data.
+
+route → authenticate → read parameters → read body → behaviour or example → check the response.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from jsonschema import FormatChecker
+from referencing import Registry
+
+from ._api import NO_BODY, ApiDefinition, MockResponse, Principal, Problem, Reason
+from ._generate import SchemaDataGenerator
+from ._parameters import ParameterReader, RawParameters, coerce_scalar, schema_types
+from ._spec import MediaType, Operation, Spec
+from ._validation import SchemaValidator, Violation
+
+JSON_MEDIA_TYPE = "application/json"
+
+
+def _media_type_matches(declared: str, actual: str) -> bool:
+    if declared in ("*/*", actual):
+        return True
+    main, _, sub = declared.partition("/")
+    actual_main, _, actual_sub = actual.partition("/")
+    if sub == "*":
+        return main == actual_main
+    return declared == JSON_MEDIA_TYPE and actual_main == "application" and actual_sub.endswith("+json")
+
+
+def _is_json(media_type: str) -> bool:
+    return _media_type_matches(JSON_MEDIA_TYPE, media_type) or media_type == "*/*"
+
+
+# ---------------------------------------------------------------- authentication
+
+
+def extract_credentials(operation: Operation, spec: Spec, raw: RawParameters) -> dict[str, str]:
+    """Each security scheme of the operation that the request carries a credential for."""
+    found: dict[str, str] = {}
+    authorization = raw.headers.get("authorization", "")
+    scheme_word, _, token = authorization.partition(" ")
+    bearer = token.strip() if scheme_word.lower() == "bearer" else ""
+    for requirement in operation.security:
+        for scheme_name in requirement:
+            scheme = spec.security_schemes.get(scheme_name)
+            if scheme is None or scheme_name in found:
+                continue
+            value = ""
+            if scheme.type == "apiKey" and scheme.parameter_name:
+                if scheme.location == "header":
+                    value = raw.headers.get(scheme.parameter_name.lower(), "")
+                elif scheme.location == "cookie":
+                    value = raw.cookies.get(scheme.parameter_name, "")
+                elif scheme.location == "query":
+                    value = next((v for k, v in raw.query if k == scheme.parameter_name), "")
+            elif scheme.type in ("oauth2", "openIdConnect") or (
+                scheme.type == "http" and scheme.scheme == "bearer"
+            ):
+                value = bearer
+            if value:
+                found[scheme_name] = value
+    return found
+
+
+def authenticate(
+    operation: Operation, spec: Spec, api: ApiDefinition, state: Any, raw: RawParameters
+) -> Principal | Problem | None:
+    """The caller, `None` for an operation open to anyone, or the 401 to send."""
+    if not operation.requires_auth:
+        return None
+    credentials = extract_credentials(operation, spec, raw)
+    if not credentials:
+        return Problem(401, "Not authenticated", Reason.UNAUTHENTICATED)
+    for requirement in operation.security:
+        principal: Principal | None = None
+        for scheme_name in requirement:
+            value = credentials.get(scheme_name)
+            scheme = spec.security_schemes.get(scheme_name)
+            candidate = api.authenticate(state, scheme, value) if value and scheme else None
+            if candidate is None or (principal is not None and candidate != principal):
+                principal = None
+                break
+            principal = candidate
+        if principal is not None:
+            return principal
+    return Problem(401, "Could not validate credentials", Reason.INVALID_CREDENTIALS)
+
+
+# ---------------------------------------------------------------- the request body
+
+
+@dataclass(frozen=True, slots=True)
+class BodyReader:
+    """Checks the content type, parses JSON and validates the body of one operation."""
+
+    required: bool
+    media_types: Mapping[str, MediaType]
+    validators: Mapping[str, SchemaValidator | None]
+
+    def read(
+        self, content_type_header: str | None, payload: bytes
+    ) -> tuple[Any, list[Violation], Problem | None]:
+        if not payload:
+            if self.required:
+                return NO_BODY, [Violation(("body",), "Field required", "missing", None)], None
+            return NO_BODY, [], None
+        media_type = (content_type_header or JSON_MEDIA_TYPE).split(";")[0].strip().lower()
+        declared = next((d for d in self.media_types if _media_type_matches(d, media_type)), None)
+        if declared is None:
+            allowed = ", ".join(self.media_types)
+            problem = Problem(
+                415,
+                f"Unsupported Media Type: Content-Type {media_type!r} is not accepted; send {allowed}",
+                Reason.UNSUPPORTED_MEDIA_TYPE,
+            )
+            return NO_BODY, [], problem
+        if not _is_json(declared) and not _is_json(media_type):
+            return payload, [], None
+        try:
+            body = json.loads(payload)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            position = exc.pos if isinstance(exc, json.JSONDecodeError) else exc.start
+            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "invalid UTF-8"
+            return (
+                NO_BODY,
+                [Violation(("body", position), "JSON decode error", "json_invalid", {}, {"error": reason})],
+                None,
+            )
+        validator = self.validators.get(declared)
+        return body, (validator.violations(body, at=("body",)) if validator else []), None
+
+
+# ---------------------------------------------------------------- responses from the spec
+
+
+class ExampleResponder:
+    """Answers an operation from its documented example, or from data generated from its schema."""
+
+    def __init__(self, spec: Spec, *, seed: int) -> None:
+        self._spec = spec
+        self._seed = seed
+        self._generator = SchemaDataGenerator(spec)
+
+    def respond(
+        self, operation: Operation, *, status: int | None = None, example: str | None = None
+    ) -> MockResponse:
+        codes = [status] if status is not None else operation.success_statuses()
+        if not codes:
+            raise Problem(500, f"{operation.operation_id} declares no success response", Reason.INTERNAL)
+        code = codes[0]
+        response = operation.response_for(code)
+        if response is None:
+            raise Problem(500, f"{operation.operation_id} declares no {code} response", Reason.INTERNAL)
+        if not response.media_types:
+            return MockResponse(code)
+        media = response.media_types.get(JSON_MEDIA_TYPE) or next(iter(response.media_types.values()))
+        if example is not None:
+            return MockResponse(code, media.examples[example], media_type=media.content_type)
+        if media.examples:
+            return MockResponse(code, next(iter(media.examples.values())), media_type=media.content_type)
+        body = self._generator.generate(
+            media.schema or {}, seed=self._seed, key=f"{operation.operation_id}:{code}"
+        )
+        return MockResponse(code, body, media_type=media.content_type)
+
+
+# ---------------------------------------------------------------- checking responses
+
+
+@dataclass(frozen=True, slots=True)
+class _HeaderCheck:
+    name: str
+    required: bool
+    types: frozenset[str]
+    validator: SchemaValidator
+
+
+class ResponseChecker:
+    """Checks status, content type, headers and body of one operation's responses against the spec."""
+
+    def __init__(
+        self, spec: Spec, operation: Operation, *, registry: Registry[Any], format_checker: FormatChecker
+    ) -> None:
+        self._operation = operation
+        self._bodies: dict[tuple[str, str], SchemaValidator | None] = {}
+        self._headers: dict[str, tuple[_HeaderCheck, ...]] = {}
+        for status, response in operation.responses.items():
+            for content_type, media in response.media_types.items():
+                self._bodies[(status, content_type)] = (
+                    SchemaValidator(
+                        spec, media.schema_pointer, registry=registry, format_checker=format_checker
+                    )
+                    if media.schema_pointer
+                    else None
+                )
+            self._headers[status] = tuple(
+                _HeaderCheck(
+                    name=header.name,
+                    required=header.required,
+                    types=frozenset(schema_types(spec, header.schema)),
+                    validator=SchemaValidator(
+                        spec, header.schema_pointer, registry=registry, format_checker=format_checker
+                    ),
+                )
+                for header in response.headers.values()
+            )
+
+    def violations(self, response: MockResponse) -> list[Violation]:
+        operation = self._operation
+        declared = operation.response_for(response.status)
+        if declared is None:
+            listed = ", ".join(operation.responses)
+            return [
+                Violation(
+                    ("response", "status"),
+                    f"{operation.operation_id} does not declare status {response.status} (declares {listed})",
+                    "undeclared_status",
+                    response.status,
+                )
+            ]
+        found: list[Violation] = []
+        lowered = {name.lower(): value for name, value in response.headers.items()}
+        for check in self._headers.get(declared.status, ()):
+            value = lowered.get(check.name.lower())
+            if value is None:
+                if check.required:
+                    found.append(Violation(("response", "headers", check.name), "Header required", "missing"))
+                continue
+            found.extend(
+                check.validator.violations(
+                    coerce_scalar(value, check.types), at=("response", "headers", check.name)
+                )
+            )
+        if not declared.media_types:
+            if response.body is not NO_BODY:
+                found.append(
+                    Violation(
+                        ("response", "body"), f"Status {response.status} must have no body", "unexpected_body"
+                    )
+                )
+            return found
+        if response.body is NO_BODY:
+            found.append(Violation(("response", "body"), "A body is required", "missing"))
+            return found
+        content_type = next(
+            (d for d in declared.media_types if _media_type_matches(d, response.media_type)), None
+        )
+        if content_type is None:
+            found.append(
+                Violation(
+                    ("response", "content-type"),
+                    f"{response.media_type} is not declared for status {response.status}",
+                    "undeclared_media_type",
+                    response.media_type,
+                )
+            )
+            return found
+        validator = self._bodies.get((declared.status, content_type))
+        if validator is not None:
+            found.extend(validator.violations(response.body, at=("response", "body")))
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledOperation:
+    """An operation with everything built once at startup."""
+
+    operation: Operation
+    parameters: ParameterReader
+    parameter_validators: Mapping[tuple[str, str], SchemaValidator]
+    body: BodyReader | None
+    responses: ResponseChecker
+
+    def check_parameters(self, values: Mapping[str, Mapping[str, Any]]) -> list[Violation]:
+        found: list[Violation] = []
+        for (location, name), validator in self.parameter_validators.items():
+            if name in values[location]:
+                found.extend(
+                    validator.violations(values[location][name], at=(location, name), from_text=True)
+                )
+        return found
+
+
+def compile_operation(
+    spec: Spec, operation: Operation, *, registry: Registry[Any], format_checker: FormatChecker
+) -> CompiledOperation:
+    parameter_validators = {
+        (parameter.location, parameter.name): SchemaValidator(
+            spec, parameter.schema_pointer, registry=registry, format_checker=format_checker
+        )
+        for parameter in operation.parameters
+    }
+    body = None
+    if operation.request_body is not None:
+        body = BodyReader(
+            required=operation.request_body.required,
+            media_types=operation.request_body.media_types,
+            validators={
+                content_type: (
+                    SchemaValidator(
+                        spec, media.schema_pointer, registry=registry, format_checker=format_checker
+                    )
+                    if media.schema_pointer
+                    else None
+                )
+                for content_type, media in operation.request_body.media_types.items()
+            },
+        )
+    return CompiledOperation(
+        operation=operation,
+        parameters=ParameterReader(spec, operation.parameters),
+        parameter_validators=parameter_validators,
+        body=body,
+        responses=ResponseChecker(spec, operation, registry=registry, format_checker=format_checker),
+    )

@@ -1,0 +1,71 @@
+"""Matching a request path and method to a spec operation."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ._spec import Operation
+
+
+@dataclass(frozen=True, slots=True)
+class RouteMatch:
+    operation: Operation
+    path_params: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class RouteMiss:
+    """No operation: 404 when no path matched, else 405 with the methods that exist."""
+
+    allowed: tuple[str, ...]
+
+    @property
+    def status(self) -> int:
+        return 405 if self.allowed else 404
+
+
+class _PathTemplate:
+    __slots__ = ("operations", "regex", "specificity", "template")
+
+    def __init__(self, template: str) -> None:
+        self.template = template
+        pattern = ""
+        for segment in template.strip("/").split("/"):
+            if segment.startswith("{") and segment.endswith("}"):
+                pattern += f"/(?P<{segment[1:-1]}>[^/]+)"
+            else:
+                pattern += "/" + re.escape(segment)
+        self.regex = re.compile(f"^{pattern or '/'}$")
+        segments = template.strip("/").split("/")
+        # Literal segments win over templated ones, left to right: /sources/templates before /sources/{id}.
+        self.specificity = tuple(0 if s.startswith("{") else 1 for s in segments)
+        self.operations: dict[str, Operation] = {}
+
+
+class Router:
+    """Literal paths first, then templated ones; the first path with the method wins."""
+
+    def __init__(self, operations: Iterable[Operation]) -> None:
+        templates: dict[str, _PathTemplate] = {}
+        for operation in operations:
+            template = templates.setdefault(operation.path, _PathTemplate(operation.path))
+            template.operations[operation.method] = operation
+        self._templates = sorted(templates.values(), key=lambda t: t.specificity, reverse=True)
+        self._literal = {t.template: t for t in self._templates if "{" not in t.template}
+
+    def match(self, method: str, path: str) -> RouteMatch | RouteMiss:
+        literal = self._literal.get(path)
+        if literal is not None and method in literal.operations:
+            return RouteMatch(literal.operations[method], {})
+        allowed: set[str] = set()
+        for template in self._templates:
+            found = template.regex.match(path)
+            if found is None:
+                continue
+            operation = template.operations.get(method)
+            if operation is not None:
+                return RouteMatch(operation, found.groupdict())
+            allowed.update(template.operations)
+        return RouteMiss(tuple(sorted(allowed)))

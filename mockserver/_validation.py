@@ -1,0 +1,221 @@
+"""Compiled JSON Schema validators that report violations as data instead of raising."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError, best_match
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+from rfc3339_validator import validate_rfc3339
+
+from ._spec import JsonPointer, Spec
+
+Location = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One reason a request or response does not match the spec.
+
+    `kind` uses pydantic's error type names (`missing`, `int_parsing`, `enum`, ...) so that an API with
+    FastAPI-style errors can render it unchanged; `location` starts with the part of the message
+    (`path`, `query`, `header`, `cookie`, `body`, or `response`).
+    """
+
+    location: Location
+    message: str
+    kind: str
+    input: Any = None
+    context: Mapping[str, Any] | None = field(default=None)
+
+    def describe(self) -> str:
+        where = ".".join(str(part) for part in self.location)
+        return f"{where}: {self.message}" if where else self.message
+
+
+def build_format_checker() -> FormatChecker:
+    checker = FormatChecker(formats=())
+
+    @checker.checks("uuid", raises=ValueError)
+    def _is_uuid(value: object) -> bool:
+        if not isinstance(value, str):
+            return True
+        return len(value) == 36 and uuid.UUID(value) is not None
+
+    @checker.checks("date-time")
+    def _is_date_time(value: object) -> bool:
+        return not isinstance(value, str) or bool(validate_rfc3339(value))
+
+    @checker.checks("date")
+    def _is_date(value: object) -> bool:
+        return not isinstance(value, str) or bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}", value))
+
+    @checker.checks("email")
+    def _is_email(value: object) -> bool:
+        return not isinstance(value, str) or bool(re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value))
+
+    @checker.checks("uri")
+    def _is_uri(value: object) -> bool:
+        return not isinstance(value, str) or bool(re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s]*", value))
+
+    return checker
+
+
+def build_registry(spec: Spec) -> Registry[Any]:
+    resource: Resource[Any] = Resource(contents=spec.document, specification=DRAFT202012)
+    return Registry().with_resource(uri=spec.base_uri, resource=resource)
+
+
+class SchemaValidator:
+    """A Draft 2020-12 validator for one schema inside a spec, compiled once."""
+
+    __slots__ = ("_validator", "pointer")
+
+    def __init__(
+        self, spec: Spec, pointer: JsonPointer, *, registry: Registry[Any], format_checker: FormatChecker
+    ) -> None:
+        self.pointer = pointer
+        self._validator = Draft202012Validator(
+            {"$ref": f"{spec.base_uri}{pointer}"}, registry=registry, format_checker=format_checker
+        )
+
+    def is_valid(self, instance: Any) -> bool:
+        return bool(self._validator.is_valid(instance))
+
+    def violations(self, instance: Any, *, at: Location, from_text: bool = False) -> list[Violation]:
+        """Every violation, each located at `at` + the path inside `instance`.
+
+        `from_text` says the instance was parsed from a string (a query value, say), so a type error
+        is reported as a parsing error, as FastAPI does.
+        """
+        errors = sorted(self._validator.iter_errors(instance), key=lambda e: list(map(str, e.absolute_path)))
+        return [violation_from_error(error, at=at, from_text=from_text) for error in errors]
+
+
+_TYPE_KINDS = {
+    "integer": ("int", "a valid integer"),
+    "number": ("float", "a valid number"),
+    "boolean": ("bool", "a valid boolean"),
+    "string": ("string", "a valid string"),
+    "object": ("dict", "a valid dictionary or object"),
+    "array": ("list", "a valid list"),
+    "null": ("none", "None"),
+}
+_PARSING_DETAIL = {
+    "integer": ", unable to parse string as an integer",
+    "number": ", unable to parse string as a number",
+    "boolean": ", unable to interpret input",
+}
+
+
+def _describe_choices(values: Sequence[Any]) -> str:
+    rendered = [repr(value) if isinstance(value, str) else str(value) for value in values]
+    if len(rendered) <= 1:
+        return "".join(rendered)
+    return f"{', '.join(rendered[:-1])} or {rendered[-1]}"
+
+
+def violation_from_error(error: ValidationError, *, at: Location, from_text: bool = False) -> Violation:
+    if error.validator in ("anyOf", "oneOf") and error.context:
+        deepest = best_match(error.context)
+        location = at + tuple(error.absolute_path)
+        inner = violation_from_error(deepest, at=(), from_text=from_text)
+        return Violation(location + inner.location, inner.message, inner.kind, inner.input, inner.context)
+
+    location = at + tuple(error.absolute_path)
+    value = error.instance
+    keyword = error.validator
+    expected = error.validator_value
+
+    if "propertyNames" in error.relative_schema_path:
+        return Violation(
+            location + (str(value),), f"Unknown key '{value}': {error.message}", "value_error", value
+        )
+
+    if keyword == "required":
+        missing = re.match(r"'(.+?)' is a required property", error.message)
+        name = missing.group(1) if missing else str(error.message)
+        return Violation(location + (name,), "Field required", "missing", value)
+    if keyword == "type":
+        types = [expected] if isinstance(expected, str) else list(expected)
+        primary = next((t for t in types if t != "null"), types[0])
+        prefix, wanted = _TYPE_KINDS.get(primary, (primary, f"of type {primary}"))
+        if from_text and isinstance(value, str) and primary in _PARSING_DETAIL:
+            return Violation(
+                location, f"Input should be {wanted}{_PARSING_DETAIL[primary]}", f"{prefix}_parsing", value
+            )
+        return Violation(location, f"Input should be {wanted}", f"{prefix}_type", value)
+    if keyword == "enum":
+        return Violation(
+            location, f"Input should be {_describe_choices(expected)}", "enum", value, {"expected": expected}
+        )
+    if keyword == "const":
+        return Violation(location, f"Input should be {_describe_choices([expected])}", "literal_error", value)
+    if keyword in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
+        words = {
+            "minimum": ("greater than or equal to", "greater_than_equal", "ge"),
+            "exclusiveMinimum": ("greater than", "greater_than", "gt"),
+            "maximum": ("less than or equal to", "less_than_equal", "le"),
+            "exclusiveMaximum": ("less than", "less_than", "lt"),
+        }[keyword]
+        return Violation(
+            location, f"Input should be {words[0]} {expected}", words[1], value, {words[2]: expected}
+        )
+    if keyword == "minLength":
+        unit = "character" if expected == 1 else "characters"
+        return Violation(
+            location,
+            f"String should have at least {expected} {unit}",
+            "string_too_short",
+            value,
+            {"min_length": expected},
+        )
+    if keyword == "maxLength":
+        return Violation(
+            location,
+            f"String should have at most {expected} characters",
+            "string_too_long",
+            value,
+            {"max_length": expected},
+        )
+    if keyword == "pattern":
+        return Violation(
+            location,
+            f"String should match pattern '{expected}'",
+            "string_pattern_mismatch",
+            value,
+            {"pattern": expected},
+        )
+    if keyword == "format":
+        kind = {"uuid": "uuid_parsing", "date-time": "datetime_from_date_parsing"}.get(
+            expected, "value_error"
+        )
+        readable = {
+            "uuid": "a valid UUID",
+            "date-time": "a valid datetime (RFC 3339)",
+            "email": "a valid email address",
+        }
+        return Violation(
+            location, f"Input should be {readable.get(expected, f'a valid {expected}')}", kind, value
+        )
+    if keyword == "additionalProperties" and isinstance(value, dict):
+        known = set(error.schema.get("properties", {}))
+        patterns = [re.compile(p) for p in error.schema.get("patternProperties", {})]
+        extras = [k for k in value if k not in known and not any(p.search(k) for p in patterns)]
+        extra = extras[0] if extras else ""
+        return Violation(
+            location + (extra,), "Extra inputs are not permitted", "extra_forbidden", value.get(extra)
+        )
+    if keyword in ("minItems", "minProperties"):
+        return Violation(location, f"Input should have at least {expected} item(s)", "too_short", value)
+    if keyword in ("maxItems", "maxProperties"):
+        return Violation(location, f"Input should have at most {expected} item(s)", "too_long", value)
+    if keyword == "propertyNames":
+        return Violation(location, f"Invalid key: {error.message}", "value_error", value)
+    return Violation(location, error.message, "value_error", value)

@@ -1,0 +1,1 @@
+"""One subpackage per vendor API; each exposes an `API` object (an `ApiDefinition`)."""
