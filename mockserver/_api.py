@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import argparse
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
+
+from starlette.routing import BaseRoute
 
 from ._spec import Operation, SecurityScheme
 from ._validation import Violation
@@ -110,8 +113,18 @@ class ApiDefinition:
     title: ClassVar[str] = ""
     validation_status: ClassVar[int] = 422
 
-    def create_state(self, *, seed: int) -> Any:
+    def add_arguments(self, group: argparse._ArgumentGroup) -> None:
+        """Add this API's own `mockserver serve` options; they reach `create_state` as `options`."""
+
+    def create_state(self, *, seed: int, options: Mapping[str, Any]) -> Any:
         return None
+
+    def extra_routes(self, get_state: Callable[[], Any]) -> Sequence[BaseRoute]:
+        """Starlette routes outside the spec (an OAuth consent page, say), relative to the API's mount path.
+
+        They are matched before the spec's operations and are neither validated nor authenticated.
+        """
+        return ()
 
     def authenticate(self, state: Any, scheme: SecurityScheme, credential: str) -> Principal | None:
         return None

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.routing import Mount
@@ -39,6 +40,8 @@ class MockConfig:
     seed: int = 0
     strict: bool = True
     spec_dir: Path = DEFAULT_SPEC_DIR
+    api_options: Mapping[str, Any] = field(default_factory=dict)
+    """Options an API declared with `add_arguments` (for example `connections`), by `dest` name."""
 
 
 class _Dispatcher:
@@ -82,7 +85,7 @@ def build_services(config: MockConfig) -> list[ApiService]:
     if config.api != ALL_APIS and config.api not in available:
         raise ValueError(f"unknown API {config.api!r}; choose one of: {', '.join([ALL_APIS, *available])}")
     selected = list(available.values()) if config.api == ALL_APIS else [available[config.api]]
-    options = ServiceOptions(seed=config.seed, strict=config.strict)
+    options = ServiceOptions(seed=config.seed, strict=config.strict, api_options=config.api_options)
     services = []
     for definition in selected:
         spec = load_spec(config.spec_dir / f"{definition.name}.yaml", name=definition.name)

@@ -63,7 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     import uvicorn
 
-    config = MockConfig(api=args.api, seed=args.seed, strict=args.strict, spec_dir=args.spec_dir)
+    config = MockConfig(
+        api=args.api, seed=args.seed, strict=args.strict, spec_dir=args.spec_dir, api_options=vars(args)
+    )
     app = create_app(config)
     print(banner(list(app.state.services.values()), host=args.host, port=args.port), flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)

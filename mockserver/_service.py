@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
 from urllib.parse import parse_qsl
 
+from starlette.routing import Match
 from starlette.types import Receive, Scope, Send
 
 from ._api import NO_BODY, ApiDefinition, MockResponse, OperationContext, Principal, Problem, Reason
@@ -29,6 +31,7 @@ _MAX_BODY_BYTES = 10 * 1024 * 1024
 class ServiceOptions:
     seed: int
     strict: bool
+    api_options: Mapping[str, Any] = field(default_factory=dict)
 
 
 def encode_json(body: Any) -> bytes:
@@ -68,19 +71,28 @@ class ApiService:
         if unknown:
             raise ValueError(f"{api.name}: behaviours for operations not in the spec: {sorted(unknown)}")
         self._examples = ExampleResponder(spec, seed=options.seed)
-        self.state: Any = api.create_state(seed=options.seed)
+        self.state: Any = api.create_state(seed=options.seed, options=options.api_options)
+        self._extra_routes = tuple(api.extra_routes(lambda: self.state))
 
     def reset(self, *, seed: int | None = None) -> None:
+        """Fresh seeded state, optionally from a new seed."""
         if seed is not None:
-            self.options = ServiceOptions(seed=seed, strict=self.options.strict)
+            self.options = replace(self.options, seed=seed)
             self._examples = ExampleResponder(self.spec, seed=seed)
-        self.state = self.api.create_state(seed=self.options.seed)
+        self.state = self.api.create_state(seed=self.options.seed, options=self.options.api_options)
 
     @property
     def operations(self) -> dict[str, CompiledOperation]:
         return self._operations
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._extra_routes:
+            child_scope = {**scope, "root_path": scope.get("root_path", "") + self.mount_path}
+            for route in self._extra_routes:
+                match, matched_scope = route.matches(child_scope)
+                if match == Match.FULL:
+                    await route.handle({**child_scope, **matched_scope}, receive, send)
+                    return
         response, principal, checked = await self._answer(scope, receive)
         self.api.finalize(response, state=self.state, principal=principal)
         if checked is not None:

@@ -135,13 +135,13 @@ def violation_from_error(error: ValidationError, *, at: Location, from_text: boo
 
     if "propertyNames" in error.relative_schema_path:
         return Violation(
-            location + (str(value),), f"Unknown key '{value}': {error.message}", "value_error", value
+            (*location, str(value)), f"Unknown key '{value}': {error.message}", "value_error", value
         )
 
     if keyword == "required":
         missing = re.match(r"'(.+?)' is a required property", error.message)
         name = missing.group(1) if missing else str(error.message)
-        return Violation(location + (name,), "Field required", "missing", value)
+        return Violation((*location, name), "Field required", "missing", value)
     if keyword == "type":
         types = [expected] if isinstance(expected, str) else list(expected)
         primary = next((t for t in types if t != "null"), types[0])
@@ -210,7 +210,7 @@ def violation_from_error(error: ValidationError, *, at: Location, from_text: boo
         extras = [k for k in value if k not in known and not any(p.search(k) for p in patterns)]
         extra = extras[0] if extras else ""
         return Violation(
-            location + (extra,), "Extra inputs are not permitted", "extra_forbidden", value.get(extra)
+            (*location, extra), "Extra inputs are not permitted", "extra_forbidden", value.get(extra)
         )
     if keyword in ("minItems", "minProperties"):
         return Violation(location, f"Input should have at least {expected} item(s)", "too_short", value)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
 from ..._api import ApiDefinition, Credential, MockResponse, Principal, Problem, Reason
@@ -41,7 +42,7 @@ class HookstreamApi(ApiDefinition):
     title = "hookstream API"
     validation_status = 400
 
-    def create_state(self, *, seed: int) -> HookstreamState:
+    def create_state(self, *, seed: int, options: Mapping[str, Any]) -> HookstreamState:
         return HookstreamState(seed=seed)
 
     def authenticate(self, state: Any, scheme: SecurityScheme, credential: str) -> Principal | None:
