@@ -132,6 +132,10 @@ class ApiDefinition:
     def behaviours(self) -> Mapping[str, Behaviour]:
         return {}
 
+    def admit(self, state: Any, *, operation: Operation, principal: Principal | None) -> Problem | None:
+        """Refuse a request before it is validated or served (a 429 from a rate limiter, say)."""
+        return None
+
     def credentials(self, state: Any) -> list[Credential]:
         return []
 

@@ -121,6 +121,9 @@ class ApiService:
             if isinstance(outcome, Problem):
                 return self._render(outcome), None, compiled
             principal = outcome
+            refusal = self.api.admit(self.state, operation=compiled.operation, principal=principal)
+            if refusal is not None:
+                return self._render(refusal), principal, compiled
             context_or_problem = await self._validated_context(compiled, raw, principal, scope, receive)
             if isinstance(context_or_problem, Problem):
                 return self._render(context_or_problem), principal, compiled
