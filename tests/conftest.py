@@ -28,9 +28,7 @@ settings.register_profile(
 settings.register_profile(
     "dev", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-settings.register_profile(
-    "deep", max_examples=1000, deadline=None, suppress_health_check=list(HealthCheck)
-)
+settings.register_profile("deep", max_examples=1000, deadline=None, suppress_health_check=list(HealthCheck))
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
