@@ -80,8 +80,10 @@ class _Dispatcher:
         )
 
 
-def build_services(config: MockConfig) -> list[ApiService]:
-    available = discover_apis()
+def build_services(
+    config: MockConfig, *, apis: Mapping[str, ApiDefinition] | None = None
+) -> list[ApiService]:
+    available = dict(apis) if apis is not None else discover_apis()
     if config.api != ALL_APIS and config.api not in available:
         raise ValueError(f"unknown API {config.api!r}; choose one of: {', '.join([ALL_APIS, *available])}")
     selected = list(available.values()) if config.api == ALL_APIS else [available[config.api]]
@@ -89,15 +91,20 @@ def build_services(config: MockConfig) -> list[ApiService]:
     services = []
     for definition in selected:
         spec = load_spec(config.spec_dir / f"{definition.name}.yaml", name=definition.name)
-        prefix = f"/{definition.name}" if config.api == ALL_APIS else ""
+        prefix = f"/{definition.name}" if config.api == ALL_APIS and len(selected) > 1 else ""
         services.append(ApiService(definition, spec, mount_path=prefix + spec.base_path, options=options))
     return services
 
 
-def create_app(config: MockConfig | None = None) -> Starlette:
-    """The ASGI app. `app.state.services` holds each API's service (spec, state, operations)."""
+def create_app(
+    config: MockConfig | None = None, *, apis: Mapping[str, ApiDefinition] | None = None
+) -> Starlette:
+    """The ASGI app. `app.state.services` holds each API's service (spec, state, operations).
+
+    `apis` replaces the discovered API subpackages (each still needs `<spec_dir>/<name>.yaml`).
+    """
     config = config or MockConfig()
-    services = build_services(config)
+    services = build_services(config, apis=apis)
     app = Starlette(routes=[Mount("", app=_Dispatcher(services))])
     app.state.config = config
     app.state.services = {service.api.name: service for service in services}

@@ -102,17 +102,29 @@ class SchemaDataGenerator:
         if "enum" in schema:
             return faker.random.choice(list(schema["enum"]))
         if "allOf" in schema:
-            merged: dict[str, Any] = {k: v for k, v in schema.items() if k != "allOf"}
+            merged: dict[str, Any] = {
+                k: v for k, v in schema.items() if k not in ("allOf", "if", "then", "else")
+            }
+            conditionals = [schema] if "if" in schema else []
             for branch in schema["allOf"]:
                 branch = spec.resolve_schema(branch)
+                if "if" in branch:
+                    conditionals.append(branch)
                 for keyword, value in branch.items():
                     if keyword in ("properties",):
                         merged.setdefault("properties", {}).update(value)
                     elif keyword == "required":
                         merged["required"] = [*merged.get("required", []), *value]
-                    else:
+                    elif keyword not in ("if", "then", "else"):
                         merged.setdefault(keyword, value)
-            return self._value(merged, faker, name=name, depth=depth)
+            value = self._value(merged, faker, name=name, depth=depth)
+            for conditional in conditionals:
+                value = self._apply_conditional(conditional, value, faker, depth=depth)
+            return value
+        if "if" in schema:
+            plain = {k: v for k, v in schema.items() if k not in ("if", "then", "else")}
+            value = self._value(plain, faker, name=name, depth=depth)
+            return self._apply_conditional(schema, value, faker, depth=depth)
         for keyword in ("anyOf", "oneOf"):
             if keyword in schema:
                 branches = [spec.resolve_schema(b) for b in schema[keyword]]
@@ -135,6 +147,33 @@ class SchemaDataGenerator:
         if kind == "boolean":
             return faker.pybool()
         return self._string(schema, faker, name=name)
+
+    def _apply_conditional(self, schema: Mapping[str, Any], value: Any, faker: Faker, *, depth: int) -> Any:
+        """Regenerate the properties an `if`/`then`/`else` constrains, once the `if` is decided."""
+        if not isinstance(value, dict):
+            return value
+        branch = schema.get("then") if self._satisfies(schema["if"], value) else schema.get("else")
+        if not isinstance(branch, Mapping):
+            return value
+        branch = self._spec.resolve_schema(branch)
+        for prop, prop_schema in branch.get("properties", {}).items():
+            if prop in value or prop in branch.get("required", ()):
+                value[prop] = self._value(prop_schema, faker, name=prop, depth=depth + 1)
+        return value
+
+    def _satisfies(self, condition: Any, value: dict[str, Any]) -> bool:
+        """Enough of JSON Schema to decide the usual discriminating `if`: required keys with const/enum."""
+        condition = self._spec.resolve_schema(condition)
+        if any(key not in value for key in condition.get("required", ())):
+            return False
+        for prop, prop_schema in condition.get("properties", {}).items():
+            if prop not in value:
+                continue
+            if "const" in prop_schema and value[prop] != prop_schema["const"]:
+                return False
+            if "enum" in prop_schema and value[prop] not in prop_schema["enum"]:
+                return False
+        return True
 
     @staticmethod
     def _implied_type(schema: Mapping[str, Any]) -> str:

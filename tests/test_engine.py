@@ -1,0 +1,463 @@
+"""The generic engine: routing, security, parameters, bodies, response checking, examples, a third API."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import hookstream_headers, make_client, stack_ai_headers
+from hypothesis import given
+from hypothesis import strategies as st
+from starlette.testclient import TestClient
+
+from mockserver import ApiDefinition, MockConfig, MockResponse, OperationContext, Principal, create_app
+from mockserver._generate import RegexSampler, SchemaDataGenerator
+from mockserver._validation import SchemaValidator, build_format_checker, build_registry
+
+CONNECTION_ID = "123e4567-e89b-12d3-a456-426614174000"
+HOOK_ID = "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6"
+ENGINE_FILES = [
+    path
+    for path in sorted((Path(__file__).resolve().parents[1] / "mockserver").glob("_*.py"))
+    if not path.name.startswith("__")
+]
+
+
+# ---------------------------------------------------------------- where each API is served
+
+
+def test_all_apis_are_served_under_their_prefixes(client: TestClient) -> None:
+    assert client.get("/stack-ai/connections", headers=stack_ai_headers()).status_code == 200
+    assert client.get("/hookstream/v1/connections", headers=hookstream_headers()).status_code == 200
+    assert client.get("/connections", headers=stack_ai_headers()).status_code == 404
+
+
+def test_one_api_is_served_at_its_production_paths(stack_ai: TestClient, hookstream: TestClient) -> None:
+    assert stack_ai.get("/connections", headers=stack_ai_headers()).status_code == 200
+    assert stack_ai.get("/stack-ai/connections", headers=stack_ai_headers()).status_code == 404
+    assert hookstream.get("/v1/connections", headers=hookstream_headers()).status_code == 200
+    assert hookstream.get("/connections", headers=hookstream_headers()).status_code == 404
+
+
+def test_unknown_api_name_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown API 'nope'"):
+        create_app(MockConfig(api="nope"))
+
+
+# ---------------------------------------------------------------- routing errors
+
+
+def test_unknown_path_is_404_in_each_api_format(client: TestClient) -> None:
+    stack = client.get("/stack-ai/no/such/path")
+    assert (stack.status_code, stack.json()) == (404, {"detail": "Not Found"})
+    hook = client.get("/hookstream/v1/no-such-path")
+    assert hook.status_code == 404
+    assert hook.json()["error"] == "Not found" and hook.json()["status"] == 404
+    assert re.fullmatch(r"req_[0-9a-f]{12}", hook.json()["request_id"])
+    assert "ratelimit-limit" in hook.headers
+    assert client.get("/elsewhere").status_code == 404
+
+
+def test_wrong_method_is_405_with_allow(client: TestClient) -> None:
+    stack = client.request("PATCH", "/stack-ai/connections", headers=stack_ai_headers())
+    assert (stack.status_code, stack.json()) == (405, {"detail": "Method Not Allowed"})
+    assert stack.headers["allow"] == "GET, POST"
+    hook = client.request("PUT", f"/hookstream/v1/connections/{HOOK_ID}", headers=hookstream_headers())
+    assert hook.status_code == 405
+    assert hook.headers["allow"] == "DELETE, GET, PATCH"
+    assert hook.json()["status"] == 405
+
+
+def test_literal_path_wins_over_template(client: TestClient) -> None:
+    response = client.get("/hookstream/v1/sources/templates", headers=hookstream_headers())
+    assert response.status_code == 200
+    assert "templates" in response.json()
+
+
+# ---------------------------------------------------------------- security
+
+
+def test_stack_ai_missing_and_unknown_tokens(client: TestClient) -> None:
+    missing = client.get("/stack-ai/connections")
+    assert (missing.status_code, missing.json()) == (401, {"detail": "Not authenticated"})
+    assert missing.headers["www-authenticate"] == "Bearer"
+    forged = stack_ai_headers()["Authorization"][:-4] + "AAAA"
+    unknown = client.get("/stack-ai/connections", headers={"Authorization": forged})
+    assert unknown.status_code == 401 and unknown.headers["www-authenticate"] == "Bearer"
+
+
+def test_stack_ai_unauthenticated_operation(client: TestClient) -> None:
+    assert client.get("/stack-ai/connections/available").status_code == 200
+
+
+@pytest.mark.parametrize("how", ["header", "cookie", "bearer"])
+def test_hookstream_accepts_every_documented_credential(client: TestClient, how: str) -> None:
+    from mockserver.apis.hookstream._keys import API_KEYS
+
+    key = API_KEYS[0]
+    kwargs: dict[str, Any] = {
+        "header": {"headers": {"X-API-Key": key.key}},
+        "cookie": {"headers": {"Cookie": f"better-auth.session_token={key.session_token}"}},
+        "bearer": {"headers": {"Authorization": f"Bearer {key.key}"}},
+    }[how]
+    assert client.get("/hookstream/v1/connections", **kwargs).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "key", ["", "hs_test_123", "hs_prod_" + "a" * 64, "hs_test_" + "A" * 64, "hs_test_" + "0" * 64]
+)
+def test_hookstream_rejects_malformed_or_unknown_keys(client: TestClient, key: str) -> None:
+    response = client.get("/hookstream/v1/connections", headers={"X-API-Key": key})
+    assert response.status_code == 401
+    assert response.json()["error"] == "Invalid API key"
+
+
+def test_open_hookstream_operations_need_no_credentials(client: TestClient) -> None:
+    assert client.get("/hookstream/v1/health").status_code == 200
+
+
+# ---------------------------------------------------------------- parameters
+
+
+def test_query_values_are_parsed_by_type(client: TestClient) -> None:
+    headers = stack_ai_headers()
+    ok = client.get(
+        f"/stack-ai/connections/{CONNECTION_ID}/resources/children?page_size=1000&refresh_oauth_tokens=1",
+        headers=headers,
+    )
+    assert ok.status_code in (200, 404), ok.text
+    bad = client.get(
+        f"/stack-ai/connections/{CONNECTION_ID}/resources/children?page_size=1001&refresh_oauth_tokens=x",
+        headers=headers,
+    )
+    assert bad.status_code == 422
+    assert [item["loc"] for item in bad.json()["detail"]] == [
+        ["query", "page_size"],
+        ["query", "refresh_oauth_tokens"],
+    ]
+    assert bad.json()["detail"][0]["type"] == "less_than_equal"
+    assert bad.json()["detail"][1]["type"] == "bool_parsing"
+
+
+def test_required_query_parameter(client: TestClient) -> None:
+    response = client.get(
+        f"/stack-ai/connections/{CONNECTION_ID}/resources/search", headers=stack_ai_headers()
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"] == [
+        {"type": "missing", "loc": ["query", "query"], "msg": "Field required", "input": None}
+    ]
+
+
+def test_bad_uuid_in_path_and_enum_in_query(client: TestClient) -> None:
+    response = client.delete(
+        "/stack-ai/api/v1/connections/nope/rbac?subject_type=robot&subject_id=x", headers=stack_ai_headers()
+    )
+    assert response.status_code == 422
+    locations = {tuple(item["loc"]): item["type"] for item in response.json()["detail"]}
+    assert locations == {
+        ("path", "connection_id"): "uuid_parsing",
+        ("query", "subject_type"): "enum",
+        ("query", "subject_id"): "uuid_parsing",
+    }
+
+
+def test_dynamic_filters_are_collected_and_checked(client: TestClient) -> None:
+    headers = stack_ai_headers()
+    ok = client.get(
+        "/stack-ai/api/v1/connections?limit=5&name__icontains=drive&provider_id__in=gdrive,notion",
+        headers=headers,
+    )
+    assert ok.status_code == 200, ok.text
+    bad = client.get("/stack-ai/api/v1/connections?name__like=x", headers=headers)
+    assert bad.status_code == 422
+    assert bad.json()["detail"][0]["loc"] == ["query", "filters", "name__like"]
+
+
+# ---------------------------------------------------------------- bodies
+
+
+def test_wrong_content_type_is_415(client: TestClient) -> None:
+    stack = client.post(
+        "/stack-ai/connections",
+        content=b"name=x",
+        headers={**stack_ai_headers(), "content-type": "application/x-www-form-urlencoded"},
+    )
+    assert stack.status_code == 415 and isinstance(stack.json()["detail"], str)
+    hook = client.post(
+        "/hookstream/v1/connections",
+        content=b"<x/>",
+        headers={**hookstream_headers(), "content-type": "text/xml"},
+    )
+    assert hook.status_code == 415 and hook.json()["status"] == 415
+
+
+def test_json_with_parameters_and_suffix_is_accepted(client: TestClient) -> None:
+    body = b'{"name": "Renamed"}'
+    for content_type in ("application/json; charset=utf-8", "application/merge-patch+json"):
+        response = client.patch(
+            f"/stack-ai/connections/{CONNECTION_ID}",
+            content=body,
+            headers={**stack_ai_headers(), "content-type": content_type},
+        )
+        assert response.status_code != 415, content_type
+
+
+def test_malformed_json(client: TestClient) -> None:
+    stack = client.post(
+        "/stack-ai/connections",
+        content=b'{"name": ',
+        headers={**stack_ai_headers(), "content-type": "application/json"},
+    )
+    assert stack.status_code == 422
+    (item,) = stack.json()["detail"]
+    assert item["type"] == "json_invalid" and item["loc"] == ["body", 9]
+    hook = client.post(
+        "/hookstream/v1/connections",
+        content=b"{,}",
+        headers={**hookstream_headers(), "content-type": "application/json"},
+    )
+    assert hook.status_code == 400 and "JSON" in hook.json()["error"]
+
+
+def test_missing_body_and_every_violation_named(client: TestClient) -> None:
+    missing = client.post("/stack-ai/connections", headers=stack_ai_headers())
+    assert missing.json()["detail"] == [
+        {"type": "missing", "loc": ["body"], "msg": "Field required", "input": None}
+    ]
+    several = client.post(
+        "/hookstream/v1/connections", json={"name": 5, "enabled": "yes"}, headers=hookstream_headers()
+    )
+    assert several.status_code == 400
+    for fragment in ("body.source_id", "body.destination_id", "body.name", "body.enabled"):
+        assert fragment in several.json()["error"]
+
+
+# ---------------------------------------------------------------- responses: strict and lenient
+
+
+WIDGETS_SPEC: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {"title": "Widgets", "version": "1"},
+    "servers": [{"url": "https://widgets.example/api"}],
+    "components": {
+        "securitySchemes": {"Key": {"type": "apiKey", "in": "header", "name": "X-Key"}},
+        "schemas": {
+            "Widget": {
+                "type": "object",
+                "required": ["id", "size"],
+                "properties": {"id": {"type": "string", "format": "uuid"}, "size": {"type": "integer"}},
+            }
+        },
+    },
+    "security": [{"Key": []}],
+    "paths": {
+        "/widgets/{widget_id}": {
+            "get": {
+                "operationId": "getWidget",
+                "parameters": [
+                    {"name": "widget_id", "in": "path", "required": True, "schema": {"type": "string"}}
+                ],
+                "responses": {
+                    "200": {
+                        "description": "ok",
+                        "headers": {"X-Count": {"required": True, "schema": {"type": "integer"}}},
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Widget"}}},
+                    },
+                    "401": {
+                        "description": "no",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    },
+                },
+            }
+        },
+        "/gadgets": {
+            "get": {
+                "operationId": "listGadgets",
+                "security": [],
+                "responses": {
+                    "200": {
+                        "description": "generated",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "array",
+                                    "minItems": 2,
+                                    "items": {"$ref": "#/components/schemas/Widget"},
+                                }
+                            }
+                        },
+                    }
+                },
+            }
+        },
+    },
+}
+
+
+class WidgetsApi(ApiDefinition):
+    """A third API, to show the engine needs nothing but a spec and a definition."""
+
+    name = "widgets"
+    title = "Widgets"
+
+    def authenticate(self, state: Any, scheme: Any, credential: str) -> Principal | None:
+        return Principal("w", "org", "w") if credential == "let-me-in" else None
+
+    def behaviours(self) -> dict[str, Any]:
+        def get_widget(ctx: OperationContext) -> MockResponse:
+            if ctx.path["widget_id"] == "good":
+                return MockResponse(
+                    200, {"id": "123e4567-e89b-12d3-a456-426614174000", "size": 3}, {"X-Count": "1"}
+                )
+            return MockResponse(200, {"id": "not-a-uuid", "size": "big"})
+
+        return {"getWidget": get_widget}
+
+
+@pytest.fixture
+def widgets_dir(tmp_path: Path) -> Path:
+    (tmp_path / "widgets.yaml").write_text(yaml.safe_dump(WIDGETS_SPEC))
+    return tmp_path
+
+
+def _widgets(spec_dir: Path, *, strict: bool) -> TestClient:
+    config = MockConfig(api="all", strict=strict, spec_dir=spec_dir)
+    return TestClient(create_app(config, apis={"widgets": WidgetsApi()}))
+
+
+def test_a_third_api_is_served_from_its_spec_alone(widgets_dir: Path) -> None:
+    with _widgets(widgets_dir, strict=True) as client:
+        assert client.get("/api/widgets/good").status_code == 401
+        good = client.get("/api/widgets/good", headers={"X-Key": "let-me-in"})
+        assert good.status_code == 200 and good.json()["size"] == 3
+        generated = client.get("/api/gadgets")
+        assert generated.status_code == 200 and len(generated.json()) >= 2
+
+
+def test_strict_mode_turns_a_bad_response_into_a_500_that_explains(widgets_dir: Path) -> None:
+    with _widgets(widgets_dir, strict=True) as client:
+        response = client.get("/api/widgets/bad", headers={"X-Key": "let-me-in"})
+    assert response.status_code == 500
+    detail = response.json()["detail"]
+    assert "response.body.id: Input should be a valid UUID" in detail
+    assert "response.body.size: Input should be a valid integer" in detail
+    assert "response.headers.X-Count: Header required" in detail
+
+
+def test_lenient_mode_sends_the_response_and_reports_violations(widgets_dir: Path) -> None:
+    with _widgets(widgets_dir, strict=False) as client:
+        response = client.get("/api/widgets/bad", headers={"X-Key": "let-me-in"})
+    assert response.status_code == 200
+    assert "response.body.id" in response.headers["x-mock-violations"]
+
+
+def test_engine_knows_no_vendor_names() -> None:
+    for path in ENGINE_FILES:
+        text = path.read_text().lower()
+        for vendor in ("stack", "hookstream", "gdrive"):
+            assert vendor not in text, f"{path.name} mentions {vendor}"
+
+
+# ---------------------------------------------------------------- examples and generated data
+
+
+def test_same_seed_same_bytes() -> None:
+    first, second = make_client(seed=7), make_client(seed=7)
+    for path, headers in (
+        ("/stack-ai/connections", stack_ai_headers()),
+        ("/hookstream/v1/connections", hookstream_headers()),
+    ):
+        assert first.get(path, headers=headers).content == second.get(path, headers=headers).content
+
+
+def _component_schemas() -> list[Any]:
+    app = create_app()
+    cases = []
+    for service in app.state.services.values():
+        for name in service.spec.document["components"]["schemas"]:
+            cases.append(pytest.param(service.spec, name, id=f"{service.api.name}:{name}"))
+    return cases
+
+
+@pytest.mark.parametrize(("spec", "name"), _component_schemas())
+@given(seed=st.integers(0, 2**32))
+def test_generated_data_matches_every_schema(spec: Any, name: str, seed: int) -> None:
+    pointer = f"#/components/schemas/{name}"
+    validator = SchemaValidator(
+        spec, pointer, registry=build_registry(spec), format_checker=build_format_checker()
+    )
+    value = SchemaDataGenerator(spec).generate({"$ref": pointer}, seed=seed, key=name)
+    assert validator.violations(value, at=()) == []
+    assert SchemaDataGenerator(spec).generate({"$ref": pointer}, seed=seed, key=name) == value
+
+
+@given(
+    pattern=st.sampled_from(
+        [
+            r"^[0-9a-f]{32}$",
+            r"^org_[0-9a-f]+$",
+            r"^#[0-9A-Fa-f]{6}$",
+            r"^[a-z0-9]+(?:-[a-z0-9]+)*$",
+            r"^req_[0-9a-f]{12}$",
+            r"\d{2,4}[^x]?",
+        ]
+    ),
+    seed=st.integers(0, 1000),
+)
+def test_regex_sampler_matches(pattern: str, seed: int) -> None:
+    from faker import Faker
+
+    faker = Faker()
+    faker.seed_instance(seed)
+    assert re.fullmatch(pattern.strip("^$"), RegexSampler(faker).sample(pattern))
+
+
+# ---------------------------------------------------------------- CLI
+
+
+def test_check_command_passes_on_the_shipped_specs(capsys: pytest.CaptureFixture[str]) -> None:
+    from mockserver._cli import main
+
+    assert main(["check"]) == 0
+    assert "specs OK" in capsys.readouterr().out
+
+
+def test_check_command_reports_a_bad_example(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from mockserver._check import check_specs
+
+    broken = yaml.safe_load(yaml.safe_dump(WIDGETS_SPEC))
+    broken["paths"]["/gadgets"]["get"]["responses"]["200"]["content"]["application/json"]["examples"] = {
+        "wrong": {"value": [{"id": "x", "size": 1}]}
+    }
+    (tmp_path / "widgets.yaml").write_text(yaml.safe_dump(broken))
+    problems = check_specs(tmp_path, {"widgets": WidgetsApi()})
+    assert any("examples/wrong" in problem and "UUID" in problem for problem in problems), problems
+
+
+def test_serve_defaults_to_loopback() -> None:
+    from mockserver._cli import _parser
+
+    args = _parser().parse_args(["serve"])
+    assert (args.host, args.port, args.api, args.strict) == ("127.0.0.1", 4010, "all", False)
+
+
+def test_banner_lists_base_urls_and_credentials() -> None:
+    from mockserver._cli import banner
+
+    app = create_app()
+    text = banner(list(app.state.services.values()), host="127.0.0.1", port=4010)
+    assert "http://127.0.0.1:4010/stack-ai" in text and "http://127.0.0.1:4010/hookstream/v1" in text
+    assert stack_ai_headers()["Authorization"].split()[1] in text
+    assert hookstream_headers()["X-API-Key"] in text
+
+
+def test_readme_lists_every_credential() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    app = create_app()
+    for service in app.state.services.values():
+        for credential in service.api.credentials(service.state):
+            assert credential.value in readme, credential.label
