@@ -36,13 +36,13 @@ class RegexSampler:
 
     def _emit_node(self, op: Any, arg: Any) -> str:
         name = str(op)
-        random = self._faker.random
+        random: Any = self._faker.random
         if name == "LITERAL":
             return chr(arg)
         if name == "NOT_LITERAL":
             return "a" if chr(arg) != "a" else "b"
         if name == "ANY":
-            return random.choice("abcdefghijklmnopqrstuvwxyz")
+            return str(random.choice("abcdefghijklmnopqrstuvwxyz"))
         if name == "IN":
             return self._emit_class(arg)
         if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
@@ -60,12 +60,12 @@ class RegexSampler:
         return ""  # AT (anchors), assertions, and groups references produce nothing
 
     def _emit_category(self, category: str) -> str:
-        random = self._faker.random
+        random: Any = self._faker.random
         if category.endswith("DIGIT"):
             return random.choice("0123456789") if "NOT" not in category else "x"
         if category.endswith("SPACE"):
             return " " if "NOT" not in category else "x"
-        return random.choice("abcdefghijklmnopqrstuvwxyz")
+        return str(random.choice("abcdefghijklmnopqrstuvwxyz"))
 
     def _emit_class(self, items: list[Any]) -> str:
         if items and str(items[0][0]) == "NEGATE":

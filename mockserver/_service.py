@@ -132,10 +132,10 @@ class ApiService:
             return self._render(problem), principal, compiled
         except Exception as exc:  # a bug in a behaviour: answer in the API's format, never a bare 500
             logger.exception("%s %s failed", self.api.name, compiled.operation.operation_id)
-            problem = Problem(
+            failure = Problem(
                 500, f"Internal mock error in {compiled.operation.operation_id}: {exc!r}", Reason.INTERNAL
             )
-            return self._render(problem), principal, None
+            return self._render(failure), principal, None
 
     async def _validated_context(
         self,

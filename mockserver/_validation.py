@@ -68,8 +68,9 @@ def build_format_checker() -> FormatChecker:
 
 
 def build_registry(spec: Spec) -> Registry[Any]:
-    resource: Resource[Any] = Resource(contents=spec.document, specification=DRAFT202012)
-    return Registry().with_resource(uri=spec.base_uri, resource=resource)
+    resource: Resource[Any] = DRAFT202012.create_resource(spec.document)
+    registry: Registry[Any] = Registry().with_resource(uri=spec.base_uri, resource=resource)
+    return registry
 
 
 class SchemaValidator:
@@ -131,7 +132,8 @@ def violation_from_error(error: ValidationError, *, at: Location, from_text: boo
     location = at + tuple(error.absolute_path)
     value = error.instance
     keyword = error.validator
-    expected = error.validator_value
+    expected: Any = error.validator_value
+    parent: Any = error.schema
 
     if "propertyNames" in error.relative_schema_path:
         return Violation(
@@ -205,8 +207,8 @@ def violation_from_error(error: ValidationError, *, at: Location, from_text: boo
             location, f"Input should be {readable.get(expected, f'a valid {expected}')}", kind, value
         )
     if keyword == "additionalProperties" and isinstance(value, dict):
-        known = set(error.schema.get("properties", {}))
-        patterns = [re.compile(p) for p in error.schema.get("patternProperties", {})]
+        known = set(parent.get("properties", {}))
+        patterns = [re.compile(p) for p in parent.get("patternProperties", {})]
         extras = [k for k in value if k not in known and not any(p.search(k) for p in patterns)]
         extra = extras[0] if extras else ""
         return Violation(
