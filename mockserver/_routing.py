@@ -45,7 +45,10 @@ class _PathTemplate:
 
 
 class Router:
-    """Literal paths first, then templated ones; the first path with the method wins."""
+    """The most specific path that matches owns the URL: literal segments win, left to right.
+
+    So `PUT /connections/available` is a 405 on that path, never a `PUT /connections/{connection_id}`.
+    """
 
     def __init__(self, operations: Iterable[Operation]) -> None:
         templates: dict[str, _PathTemplate] = {}
@@ -57,15 +60,15 @@ class Router:
 
     def match(self, method: str, path: str) -> RouteMatch | RouteMiss:
         literal = self._literal.get(path)
-        if literal is not None and method in literal.operations:
-            return RouteMatch(literal.operations[method], {})
-        allowed: set[str] = set()
+        if literal is not None:
+            operation = literal.operations.get(method)
+            return RouteMatch(operation, {}) if operation else RouteMiss(tuple(sorted(literal.operations)))
         for template in self._templates:
             found = template.regex.match(path)
             if found is None:
                 continue
             operation = template.operations.get(method)
-            if operation is not None:
-                return RouteMatch(operation, found.groupdict())
-            allowed.update(template.operations)
-        return RouteMiss(tuple(sorted(allowed)))
+            if operation is None:
+                return RouteMiss(tuple(sorted(template.operations)))
+            return RouteMatch(operation, found.groupdict())
+        return RouteMiss(())

@@ -75,6 +75,11 @@ def test_literal_path_wins_over_template(client: TestClient) -> None:
     response = client.get("/hookstream/v1/sources/templates", headers=hookstream_headers())
     assert response.status_code == 200
     assert "templates" in response.json()
+    # The literal path owns its URL: no fall-through to /sources/{id} or /connections/{connection_id}.
+    delete = client.delete("/hookstream/v1/sources/templates", headers=hookstream_headers())
+    assert (delete.status_code, delete.headers["allow"]) == (405, "GET")
+    put = client.put("/stack-ai/connections/available", headers=stack_ai_headers())
+    assert (put.status_code, put.headers["allow"]) == (405, "GET")
 
 
 # ---------------------------------------------------------------- security
