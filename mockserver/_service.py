@@ -119,14 +119,14 @@ class ApiService:
             )
             outcome = authenticate(compiled.operation, self.spec, self.api, self.state, raw)
             if isinstance(outcome, Problem):
-                return self._render(outcome), None, compiled
+                return self._render(outcome), None, _declared(compiled, outcome)
             principal = outcome
             refusal = self.api.admit(self.state, operation=compiled.operation, principal=principal)
             if refusal is not None:
                 return self._render(refusal), principal, compiled
             context_or_problem = await self._validated_context(compiled, raw, principal, scope, receive)
             if isinstance(context_or_problem, Problem):
-                return self._render(context_or_problem), principal, compiled
+                return self._render(context_or_problem), principal, _declared(compiled, context_or_problem)
             return self._run(compiled, context_or_problem), principal, compiled
         except Problem as problem:
             return self._render(problem), principal, compiled
@@ -149,7 +149,10 @@ class ApiService:
         violations += compiled.check_parameters(values)
         body: Any = NO_BODY
         if compiled.body is not None:
-            payload = await _read_payload(receive)
+            try:
+                payload = await _read_payload(receive)
+            except Problem as too_large:
+                return too_large
             body, body_violations, unsupported = compiled.body.read(raw.headers.get("content-type"), payload)
             if unsupported is not None:
                 return unsupported
@@ -250,6 +253,11 @@ class ApiService:
         await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else payload})
 
 
+def _declared(compiled: CompiledOperation, problem: Problem) -> CompiledOperation | None:
+    """The engine's own refusals are checked against the spec only where the operation declares their status."""
+    return compiled if compiled.operation.response_for(problem.status) is not None else None
+
+
 async def _read_payload(receive: Receive) -> bytes:
     chunks: list[bytes] = []
     size = 0
@@ -260,7 +268,7 @@ async def _read_payload(receive: Receive) -> bytes:
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > _MAX_BODY_BYTES:
-            raise Problem(413, "Request body too large", Reason.VALIDATION)
+            raise Problem(413, f"Request body larger than {_MAX_BODY_BYTES} bytes", Reason.VALIDATION)
         chunks.append(chunk)
         if not message.get("more_body", False):
             break

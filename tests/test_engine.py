@@ -466,3 +466,14 @@ def test_readme_lists_every_credential() -> None:
     for service in app.state.services.values():
         for credential in service.api.credentials(service.state):
             assert credential.value in readme, credential.label
+
+
+def test_a_body_too_large_is_413_not_500(client: TestClient) -> None:
+    payload = b'{"name": "' + b"x" * (10 * 1024 * 1024) + b'"}'
+    response = client.patch(
+        f"/stack-ai/connections/{CONNECTION_ID}",
+        content=payload,
+        headers={**stack_ai_headers(), "content-type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert "larger than" in response.json()["detail"]
