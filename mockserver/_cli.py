@@ -44,8 +44,12 @@ def banner(services: Sequence[ApiService], *, host: str, port: int) -> str:
     lines = ["mockserver is serving:"]
     for service in services:
         lines.append(f"\n  {service.api.title}: http://{host}:{port}{service.mount_path}")
+        previous_label = None
         for credential in service.api.credentials(service.state):
-            lines.append(f"    {credential.label}\n      {credential.how}: {credential.value}")
+            if credential.label != previous_label:
+                lines.append(f"    {credential.label}")
+                previous_label = credential.label
+            lines.append(f"      {credential.how}: {credential.value}")
     return "\n".join(lines) + "\n"
 
 
