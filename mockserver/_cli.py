@@ -34,6 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
     )
+    for definition in discover_apis().values():
+        definition.add_arguments(serve.add_argument_group(f"{definition.name} options"))
 
     check = commands.add_parser("check", help="validate the spec files and every example in them")
     check.add_argument("--spec-dir", type=Path, default=DEFAULT_SPEC_DIR, help=argparse.SUPPRESS)

@@ -1,11 +1,24 @@
-"""Stack AI: a FastAPI service; errors are FastAPI's `{"detail": ...}` bodies."""
+"""Stack AI: a FastAPI service; errors are FastAPI's `{"detail": ...}` bodies.
+
+The stateful behaviour is split into small modules: `_seed` / `_state` (the store), `_catalogue`,
+`_connections`, `_filters`, `_access` and `_rbac` (roles and their enforcement), `_oauth` (the offline
+OAuth flow and its mock-only pages) and `_resources` (the lazy resource trees).
+"""
 
 from __future__ import annotations
 
+import argparse
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ..._api import ApiDefinition, Credential, MockResponse, Principal, Problem, Reason
+from starlette.routing import BaseRoute
+
+from ..._api import ApiDefinition, Behaviour, Credential, MockResponse, Principal, Problem, Reason
 from ..._spec import SecurityScheme
+from . import _connections, _oauth, _rbac, _resources
+from ._masking import masked_input
+from ._seed import DEFAULT_CONNECTIONS, create_state
+from ._state import StackAiState
 from ._users import TOKENS, USERS
 
 __all__ = ["API", "StackAiApi"]
@@ -15,6 +28,48 @@ class StackAiApi(ApiDefinition):
     name = "stack-ai"
     title = "Stack AI Connections API"
     validation_status = 422
+
+    def add_arguments(self, group: argparse._ArgumentGroup) -> None:
+        group.add_argument(
+            "--connections",
+            type=_non_negative,
+            default=DEFAULT_CONNECTIONS,
+            dest="connections",
+            metavar="N",
+            help=f"Stack AI: seeded connections per organization (default: {DEFAULT_CONNECTIONS})",
+        )
+
+    def create_state(self, *, seed: int, options: Mapping[str, Any]) -> StackAiState:
+        connections = options.get("connections")
+        return create_state(
+            seed=seed, connections=DEFAULT_CONNECTIONS if connections is None else int(connections)
+        )
+
+    def extra_routes(self, get_state: Callable[[], Any]) -> Sequence[BaseRoute]:
+        return _oauth.routes(get_state)
+
+    def behaviours(self) -> Mapping[str, Behaviour]:
+        return {
+            "get_available_connections": _connections.get_available_connections,
+            "get_connections": _connections.get_connections,
+            "create_connection": _connections.create_connection,
+            "get_connection_by_id": _connections.get_connection_by_id,
+            "update_connection": _connections.update_connection,
+            "delete_connection": _connections.delete_connection,
+            "patch_connection": _connections.patch_connection,
+            "get_connection_health": _connections.get_connection_health,
+            "get_paginated_connections": _connections.get_paginated_connections,
+            "get_oauth_url": _oauth.get_oauth_url,
+            "create_connection_from_callback": _oauth.create_connection_from_callback,
+            "update_connection_from_callback": _oauth.update_connection_from_callback,
+            "get_connection_resources": _resources.get_connection_resources,
+            "get_children_resources": _resources.get_children_resources,
+            "search_resources": _resources.search_resources,
+            "get_connection_rbac": _rbac.get_connection_rbac,
+            "update_connection_rbac": _rbac.update_connection_rbac,
+            "delete_connection_rbac": _rbac.delete_connection_rbac,
+            "update_connection_organization_role": _rbac.update_connection_organization_role,
+        }
 
     def authenticate(self, state: Any, scheme: SecurityScheme, credential: str) -> Principal | None:
         user = TOKENS.get(credential)
@@ -49,12 +104,19 @@ class StackAiApi(ApiDefinition):
         return MockResponse(problem.status, {"detail": detail}, headers)
 
 
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
 def _validation_item(violation: Any) -> dict[str, Any]:
     item: dict[str, Any] = {
         "type": violation.kind,
         "loc": list(violation.location),
         "msg": violation.message,
-        "input": violation.input,
+        "input": masked_input(violation.location, violation.input),
     }
     if violation.context:
         item["ctx"] = dict(violation.context)

@@ -1,0 +1,124 @@
+"""Stable, seedable pseudo-randomness: the same inputs give the same values on every run and platform.
+
+Built on BLAKE2b rather than `random`, whose algorithms may change between Python versions.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import struct
+from bisect import bisect_right
+from collections.abc import Sequence
+from itertools import accumulate
+from types import MappingProxyType
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+_BLOCK = struct.Struct(">8Q")
+_URLSAFE = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+_HEX = "0123456789abcdef"
+_TABLES = MappingProxyType(
+    {
+        alphabet: bytes(ord(alphabet[i % len(alphabet)]) for i in range(256))
+        for alphabet in (_URLSAFE, _ALNUM, _HEX)
+    }
+)
+
+
+def digest(*parts: object, size: int = 16) -> bytes:
+    """A stable hash of `parts` (joined with a separator that cannot appear in `str` of ints/uuids)."""
+    return hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=size).digest()
+
+
+def stable_int(*parts: object) -> int:
+    return int.from_bytes(digest(*parts, size=8), "big")
+
+
+def stable_uuid(*parts: object) -> str:
+    """A version-4-shaped uuid derived from `parts` (formatted by hand: this runs once per seeded item)."""
+    raw = bytearray(digest(*parts))
+    raw[6] = (raw[6] & 0x0F) | 0x40
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text: str) -> bytes:
+    """Decodes unpadded base64url; raises ValueError on anything else."""
+    if not text or any(char not in _URLSAFE for char in text) or len(text) % 4 == 1:
+        raise ValueError("not base64url")
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class Weighted(Generic[T]):
+    """Values with integer weights, prepared once for fast weighted draws."""
+
+    __slots__ = ("bounds", "total", "values")
+
+    def __init__(self, items: Sequence[tuple[T, int]]) -> None:
+        self.values = tuple(value for value, _ in items)
+        self.bounds = tuple(accumulate(weight for _, weight in items))
+        self.total = self.bounds[-1]
+
+
+class Rand:
+    """A stream of 64-bit values: BLAKE2b of (key, block number), eight values per block."""
+
+    __slots__ = ("_block", "_key", "_pool")
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+        self._block = 0
+        self._pool: list[int] = []
+
+    @classmethod
+    def of(cls, *parts: object) -> Rand:
+        return cls(digest(*parts))
+
+    @property
+    def position(self) -> tuple[bytes, int, int]:
+        return self._key, self._block, len(self._pool)
+
+    def next(self) -> int:
+        pool = self._pool
+        if not pool:
+            block = hashlib.blake2b(self._key + self._block.to_bytes(4, "big"), digest_size=64).digest()
+            self._block += 1
+            pool.extend(_BLOCK.unpack(block))
+        return pool.pop()
+
+    def below(self, n: int) -> int:
+        return self.next() % n if n > 0 else 0
+
+    def between(self, low: int, high: int) -> int:
+        """An integer in [low, high]."""
+        return low + self.below(high - low + 1)
+
+    def chance(self, probability: float) -> bool:
+        return self.next() < probability * (1 << 64)
+
+    def choice(self, items: Sequence[T]) -> T:
+        return items[self.below(len(items))]
+
+    def weighted(self, items: Weighted[T] | Sequence[tuple[T, int]]) -> T:
+        table = items if isinstance(items, Weighted) else Weighted(items)
+        return table.values[bisect_right(table.bounds, self.below(table.total))]
+
+    def text(self, length: int, alphabet: str = _URLSAFE) -> str:
+        """`length` characters of `alphabet`, expanded with SHAKE-256 from one draw (fast for long tokens)."""
+        table = _TABLES[alphabet]
+        raw = hashlib.shake_256(self.next().to_bytes(8, "big")).digest(length)
+        return raw.translate(table).decode("ascii")
+
+    def alnum(self, length: int) -> str:
+        return self.text(length, _ALNUM)
+
+    def hex(self, length: int) -> str:
+        return self.text(length, _HEX)

@@ -1,0 +1,24 @@
+"""Connections as the vendor's JSON: key order of the docs, timestamps in its formats, secrets masked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._masking import masked
+from ._state import Connection, Organization, iso
+
+
+def connection_json(organization: Organization, connection: Connection) -> dict[str, Any]:
+    members = organization.members
+    return {
+        "connection_id": connection.connection_id,
+        "created_by": members[connection.created_by].profile(),
+        "created_at": iso(connection.created_at),
+        "updated_by": members[connection.updated_by].profile(),
+        "updated_at": iso(connection.updated_at),
+        "name": connection.name,
+        "org_id": connection.org_id,
+        "provider_id": connection.provider_id,
+        "connection_type_id": connection.connection_type_id,
+        "connection_provider_data": masked(connection.provider_data),
+    }

@@ -1,0 +1,219 @@
+"""The in-memory store of the Stack AI mock: organizations, their members, groups and connections.
+
+Everything lives in one `StackAiState` built by `create_state` (see `_seed.py`); there is no global
+mutable data. Timestamps of writes come from `Clock`, a deterministic clock that starts at a fixed
+instant (2025-12-01T09:00:00+00:00) and moves forward a few milliseconds per write, so the same seed
+and the same requests give byte-identical responses.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ._rand import Rand, stable_int, stable_uuid
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+CLOCK_START = datetime(2025, 12, 1, 9, 0, tzinfo=UTC)
+ROLES = ("admin", "editor", "viewer")
+"""Connection roles, strongest first (the vendor's knowledge-base role enum; inferred)."""
+
+
+def to_micros(moment: datetime) -> int:
+    return (moment - EPOCH) // timedelta(microseconds=1)
+
+
+def from_micros(micros: int) -> datetime:
+    return EPOCH + timedelta(microseconds=micros)
+
+
+def iso(micros: int) -> str:
+    """The vendor's connection timestamps: `2025-11-10T10:49:18.436394+00:00`."""
+    return from_micros(micros).isoformat(timespec="microseconds")
+
+
+def postgres(micros: int) -> str:
+    """Profile timestamps as the vendor sends them: `2025-08-29 18:09:23.338452+00:00`."""
+    return from_micros(micros).isoformat(sep=" ", timespec="microseconds")
+
+
+def iso_millis(micros: int) -> str:
+    """Resource timestamps: `2025-11-28T01:31:40.235Z`."""
+    return from_micros(micros).strftime("%Y-%m-%dT%H:%M:%S.") + f"{(micros // 1000) % 1000:03d}Z"
+
+
+@dataclass(slots=True)
+class Clock:
+    """Deterministic time for writes: each `tick` moves 1-5 ms forward (step sizes derived from the seed)."""
+
+    now: int
+    rand: Rand
+
+    def tick(self) -> int:
+        self.now += 1000 + self.rand.below(4000)
+        return self.now
+
+
+@dataclass(slots=True)
+class Member:
+    """A user of an organization, as shown in `created_by` / `updated_by`."""
+
+    user_id: str
+    email: str
+    full_name: str | None
+    avatar_url: str | None
+    has_completed_onboarding: bool
+    last_signed_in: int
+    updated_at: int
+
+    def profile(self) -> dict[str, Any]:
+        return {
+            "avatar_url": self.avatar_url,
+            "full_name": self.full_name,
+            "has_completed_onboarding": self.has_completed_onboarding,
+            "last_signed_in": postgres(self.last_signed_in),
+            "updated_at": postgres(self.updated_at),
+            "id": self.user_id,
+            "email": self.email,
+        }
+
+
+@dataclass(slots=True)
+class Group:
+    group_id: str
+    name: str
+    members: frozenset[str]
+
+
+@dataclass(slots=True)
+class Connection:
+    connection_id: str
+    org_id: str
+    name: str
+    provider_id: str
+    connection_type_id: str
+    provider_data: dict[str, Any]
+    created_at: int
+    updated_at: int
+    created_by: str
+    updated_by: str
+    org_level_role: str | None = None
+    user_roles: dict[str, list[str]] = field(default_factory=dict)
+    group_roles: dict[str, list[str]] = field(default_factory=dict)
+    health_issue: str | None = None
+    """Why the provider would reject the stored credentials (seeded for some connections), or None."""
+    tree: str = "small"
+    """Size class of the connection's resource tree: `small`, `medium` or `large` (see `_resources.py`)."""
+    refreshes: int = 0
+    """How many times the OAuth tokens were refreshed; derives the next token deterministically."""
+
+
+@dataclass(slots=True)
+class Organization:
+    org_id: str
+    name: str
+    domain: str
+    members: dict[str, Member]
+    groups: dict[str, Group]
+    connections: dict[str, Connection] = field(default_factory=dict)
+    """By id, in creation order (which is also `created_at` order)."""
+
+    def groups_of(self, user_id: str) -> set[str]:
+        return {group.group_id for group in self.groups.values() if user_id in group.members}
+
+
+@dataclass(slots=True)
+class PendingAuthorization:
+    """An OAuth flow started with `POST /connections/oauth/start`, waiting on the consent page."""
+
+    request_id: str
+    user_id: str
+    org_id: str
+    email: str
+    provider_id: str
+    connection_type_id: str
+    name: str | None
+    redirect_uri: str
+    state: str
+    started: float
+    answered: bool = False
+
+
+@dataclass(slots=True)
+class AuthorizationCode:
+    code: str
+    request_id: str
+    user_id: str
+    org_id: str
+    provider_id: str
+    connection_type_id: str
+    issued: float
+    used: bool = False
+
+
+@dataclass(slots=True)
+class OAuthStore:
+    pending: dict[str, PendingAuthorization] = field(default_factory=dict)
+    codes: dict[str, AuthorizationCode] = field(default_factory=dict)
+    issued: int = 0
+
+
+class BoundedCache:
+    """A small LRU cache for derived, deterministic data (resource folders); never part of a snapshot."""
+
+    __slots__ = ("_entries", "_size")
+
+    def __init__(self, size: int) -> None:
+        self._entries: OrderedDict[Hashable, Any] = OrderedDict()
+        self._size = size
+
+    def get(self, key: Hashable, build: Callable[[], Any]) -> Any:
+        if key in self._entries:
+            self._entries.move_to_end(key)
+            return self._entries[key]
+        value = build()
+        self._entries[key] = value
+        if len(self._entries) > self._size:
+            self._entries.popitem(last=False)
+        return value
+
+
+@dataclass(slots=True)
+class StackAiState:
+    seed: int
+    organizations: dict[str, Organization]
+    clock: Clock
+    oauth: OAuthStore = field(default_factory=OAuthStore)
+    created: int = 0
+    """Connections created through the API so far; derives the next connection id."""
+    monotonic: Callable[[], float] = time.monotonic
+    """Real elapsed time, used only to expire OAuth codes and consent requests (never in response data)."""
+    folders: BoundedCache = field(default_factory=lambda: BoundedCache(1024))
+
+    @property
+    def secret(self) -> bytes:
+        """Key of the HMACs that make cursors and resource ids tamper-evident."""
+        return stable_int("stack-ai", "hmac", self.seed).to_bytes(8, "big") * 4
+
+    def next_connection_id(self) -> str:
+        self.created += 1
+        return stable_uuid("stack-ai", self.seed, "created-connection", self.created)
+
+    def tree_key(self, connection_id: str) -> int:
+        return stable_int("stack-ai", self.seed, "tree", connection_id)
+
+    def snapshot(self) -> dict[str, Any]:
+        """A deep copy of everything a request can change (for tests: a refused request changes nothing)."""
+        return copy.deepcopy(
+            {
+                "organizations": self.organizations,
+                "clock": (self.clock.now, self.clock.rand.position),
+                "oauth": self.oauth,
+                "created": self.created,
+            }
+        )
