@@ -119,6 +119,14 @@ class ApiDefinition:
     def create_state(self, *, seed: int, options: Mapping[str, Any]) -> Any:
         return None
 
+    def export_state(self, state: Any) -> dict[str, Any] | None:
+        """A JSON-ready snapshot of the state, or `None` if the API cannot export it."""
+        return None
+
+    def import_state(self, snapshot: Mapping[str, Any], *, seed: int, options: Mapping[str, Any]) -> Any:
+        """The state a snapshot from `export_state` describes; `ValueError` names what is wrong with it."""
+        raise ValueError(f"{self.name} cannot import state")
+
     def extra_routes(self, get_state: Callable[[], Any]) -> Sequence[BaseRoute]:
         """Starlette routes outside the spec (an OAuth consent page, say), relative to the API's mount path.
 

@@ -2,23 +2,32 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import logging
 import pkgutil
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Mount
 from starlette.types import Receive, Scope, Send
 
 from ._api import ApiDefinition
-from ._service import ApiService, ServiceOptions, encode_json
+from ._control import build_control, load_snapshot, save_snapshot
+from ._faults import FaultBook
+from ._journal import RequestJournal
+from ._runtime import MockRuntime
+from ._service import VIOLATIONS_HEADER, ApiService, ServiceOptions, encode_json
 from ._spec import load_spec
 
 DEFAULT_SPEC_DIR = Path(__file__).resolve().parent.parent / "spec"
 ALL_APIS = "all"
+logger = logging.getLogger("mockserver")
 
 
 def discover_apis() -> dict[str, ApiDefinition]:
@@ -42,70 +51,124 @@ class MockConfig:
     spec_dir: Path = DEFAULT_SPEC_DIR
     api_options: Mapping[str, Any] = field(default_factory=dict)
     """Options an API declared with `add_arguments` (for example `connections`), by `dest` name."""
+    latency_ms: tuple[int, int] | None = None
+    journal_size: int = 1000
+    max_sessions: int = 32
+    cors_origins: tuple[str, ...] = ("*",)
+    admin_token: str | None = None
+    state_file: Path | None = None
+
+
+class _Mounted(Protocol):
+    mount_path: str
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None: ...
 
 
 class _Dispatcher:
-    """Sends each request to the API mounted at the longest matching prefix."""
+    """Sends each request to the app mounted at the longest matching prefix."""
 
-    def __init__(self, services: Sequence[ApiService]) -> None:
-        self._services = sorted(services, key=lambda s: len(s.mount_path), reverse=True)
+    def __init__(self, services: Sequence[ApiService], extra: Sequence[_Mounted] = ()) -> None:
+        self._services = list(services)
+        self._mounted: list[_Mounted] = sorted(
+            [*services, *extra], key=lambda s: len(s.mount_path), reverse=True
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
         path = scope["path"]
-        for service in self._services:
-            mount = service.mount_path
+        for mounted in self._mounted:
+            mount = mounted.mount_path
             if not mount or path == mount or path.startswith(mount + "/"):
-                await service(scope, receive, send)
+                await mounted(scope, receive, send)
                 return
         owner = self._owner(path)
         if owner is not None:
             response = owner.render_not_found()
             body = encode_json(response.body)
             headers = [(k.lower().encode(), v.encode()) for k, v in response.headers.items()]
-            headers += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
         else:
             body = encode_json({"detail": "Not Found", "apis": [s.mount_path for s in self._services]})
-            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+            headers = []
+        headers += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": 404, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
     def _owner(self, path: str) -> ApiService | None:
-        first = "/" + path.strip("/").split("/")[0]
         if len(self._services) == 1:
             return self._services[0]
+        first = "/" + path.strip("/").split("/")[0]
         return next(
-            (s for s in self._services if s.mount_path.startswith(first + "/") or s.mount_path == first), None
+            (s for s in self._services if s.mount_path == first or s.mount_path.startswith(first + "/")), None
         )
 
 
 def build_services(
-    config: MockConfig, *, apis: Mapping[str, ApiDefinition] | None = None
+    config: MockConfig, *, apis: Mapping[str, ApiDefinition] | None = None, runtime: MockRuntime | None = None
 ) -> list[ApiService]:
     available = dict(apis) if apis is not None else discover_apis()
     if config.api != ALL_APIS and config.api not in available:
         raise ValueError(f"unknown API {config.api!r}; choose one of: {', '.join([ALL_APIS, *available])}")
     selected = list(available.values()) if config.api == ALL_APIS else [available[config.api]]
     options = ServiceOptions(seed=config.seed, strict=config.strict, api_options=config.api_options)
+    runtime = runtime or MockRuntime()
     services = []
     for definition in selected:
         spec = load_spec(config.spec_dir / f"{definition.name}.yaml", name=definition.name)
         prefix = f"/{definition.name}" if config.api == ALL_APIS and len(selected) > 1 else ""
-        services.append(ApiService(definition, spec, mount_path=prefix + spec.base_path, options=options))
+        services.append(
+            ApiService(definition, spec, mount_path=prefix + spec.base_path, options=options, runtime=runtime)
+        )
     return services
 
 
 def create_app(
     config: MockConfig | None = None, *, apis: Mapping[str, ApiDefinition] | None = None
 ) -> Starlette:
-    """The ASGI app. `app.state.services` holds each API's service (spec, state, operations).
+    """The ASGI app.
 
-    `apis` replaces the discovered API subpackages (each still needs `<spec_dir>/<name>.yaml`).
+    `app.state.services` holds each API's service (spec, state, sessions), `app.state.runtime` the journal
+    and fault rules. `apis` replaces the discovered API subpackages (each still needs
+    `<spec_dir>/<name>.yaml`).
     """
     config = config or MockConfig()
-    services = build_services(config, apis=apis)
-    app = Starlette(routes=[Mount("", app=_Dispatcher(services))])
+    runtime = MockRuntime(
+        journal=RequestJournal(capacity=config.journal_size),
+        faults=FaultBook(seed=config.seed),
+        latency_ms=config.latency_ms,
+        max_sessions=config.max_sessions,
+    )
+    services = build_services(config, apis=apis, runtime=runtime)
+    if config.state_file is not None and config.state_file.exists():
+        loaded = load_snapshot(services, config.state_file)
+        logger.info("state of %s loaded from %s", ", ".join(loaded), config.state_file)
+    control = build_control(
+        services, runtime, admin_token=config.admin_token, state_file=config.state_file, strict=config.strict
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        if config.state_file is not None:
+            size = save_snapshot(services, config.state_file)
+            logger.info("state saved to %s (%d bytes)", config.state_file, size)
+
+    middleware = [
+        Middleware(
+            CORSMiddleware,
+            allow_origins=list(config.cors_origins),
+            allow_credentials=True,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=[VIOLATIONS_HEADER, "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"],
+        )
+    ]
+    app = Starlette(
+        routes=[Mount("", app=_Dispatcher(services, [control]))], middleware=middleware, lifespan=lifespan
+    )
     app.state.config = config
+    app.state.runtime = runtime
     app.state.services = {service.api.name: service for service in services}
+    app.state.control = control
     return app

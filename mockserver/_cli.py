@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ._app import ALL_APIS, DEFAULT_SPEC_DIR, MockConfig, build_services, create_app, discover_apis
 from ._check import check_specs
+from ._runtime import parse_latency
 from ._service import ApiService
 
 
@@ -34,12 +35,65 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
     )
+    serve.add_argument(
+        "--latency",
+        type=_latency,
+        default=None,
+        metavar="MS|MIN-MAX",
+        help="delay every response by MS milliseconds, or by a random MIN-MAX",
+    )
+    serve.add_argument(
+        "--cors-origin",
+        action="append",
+        dest="cors_origins",
+        metavar="ORIGIN",
+        help="an origin browsers may call from (repeatable; default: * on loopback, none elsewhere)",
+    )
+    serve.add_argument(
+        "--state-file",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="load state from PATH at startup; save it there atomically on shutdown",
+    )
+    serve.add_argument(
+        "--admin-token",
+        default=None,
+        help="lets non-loopback callers use /__mock with 'Authorization: Bearer TOKEN'",
+    )
+    serve.add_argument(
+        "--journal-size",
+        type=_positive,
+        default=1000,
+        metavar="N",
+        help="requests kept in the /__mock/requests journal (default: 1000)",
+    )
+    serve.add_argument(
+        "--max-sessions",
+        type=_positive,
+        default=32,
+        metavar="N",
+        help="X-Mock-Session states kept; the least recently used goes first (default: 32)",
+    )
     for definition in discover_apis().values():
         definition.add_arguments(serve.add_argument_group(f"{definition.name} options"))
 
     check = commands.add_parser("check", help="validate the spec files and every example in them")
     check.add_argument("--spec-dir", type=Path, default=DEFAULT_SPEC_DIR, help=argparse.SUPPRESS)
     return parser
+
+
+def _latency(text: str) -> tuple[int, int]:
+    try:
+        return parse_latency(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, not {text!r}")
+    return int(text)
 
 
 def banner(services: Sequence[ApiService], *, host: str, port: int) -> str:
@@ -52,6 +106,7 @@ def banner(services: Sequence[ApiService], *, host: str, port: int) -> str:
                 lines.append(f"    {credential.label}")
                 previous_label = credential.label
             lines.append(f"      {credential.how}: {credential.value}")
+    lines.append(f"\n  Control API: http://{host}:{port}/__mock (OpenAPI at /__mock/openapi.json)")
     return "\n".join(lines) + "\n"
 
 
@@ -69,8 +124,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     import uvicorn
 
+    loopback = args.host in ("127.0.0.1", "localhost", "::1")
     config = MockConfig(
-        api=args.api, seed=args.seed, strict=args.strict, spec_dir=args.spec_dir, api_options=vars(args)
+        api=args.api,
+        seed=args.seed,
+        strict=args.strict,
+        spec_dir=args.spec_dir,
+        api_options=vars(args),
+        latency_ms=args.latency,
+        journal_size=args.journal_size,
+        max_sessions=args.max_sessions,
+        cors_origins=tuple(args.cors_origins or (["*"] if loopback else [])),
+        admin_token=args.admin_token,
+        state_file=args.state_file,
     )
     app = create_app(config)
     print(banner(list(app.state.services.values()), host=args.host, port=args.port), flush=True)

@@ -139,34 +139,61 @@ class BodyReader:
 
 
 class ExampleResponder:
-    """Answers an operation from its documented example, or from data generated from its schema."""
+    """Answers an operation from its documented examples, or from data generated from its schema."""
 
     def __init__(self, spec: Spec, *, seed: int) -> None:
         self._spec = spec
         self._seed = seed
         self._generator = SchemaDataGenerator(spec)
 
-    def respond(
-        self, operation: Operation, *, status: int | None = None, example: str | None = None
-    ) -> MockResponse:
+    def _media(self, operation: Operation, status: int | None) -> tuple[int, MediaType | None]:
         codes = [status] if status is not None else operation.success_statuses()
         if not codes:
             raise Problem(500, f"{operation.operation_id} declares no success response", Reason.INTERNAL)
-        code = codes[0]
-        response = operation.response_for(code)
+        response = operation.response_for(codes[0])
         if response is None:
-            raise Problem(500, f"{operation.operation_id} declares no {code} response", Reason.INTERNAL)
+            raise Problem(500, f"{operation.operation_id} declares no {codes[0]} response", Reason.INTERNAL)
         if not response.media_types:
-            return MockResponse(code)
-        media = response.media_types.get(JSON_MEDIA_TYPE) or next(iter(response.media_types.values()))
-        if example is not None:
-            return MockResponse(code, media.examples[example], media_type=media.content_type)
-        if media.examples:
-            return MockResponse(code, next(iter(media.examples.values())), media_type=media.content_type)
-        body = self._generator.generate(
-            media.schema or {}, seed=self._seed, key=f"{operation.operation_id}:{code}"
+            return codes[0], None
+        return codes[0], response.media_types.get(JSON_MEDIA_TYPE) or next(
+            iter(response.media_types.values())
         )
+
+    def respond(
+        self, operation: Operation, *, status: int | None = None, dynamic: bool = False
+    ) -> MockResponse:
+        code, media = self._media(operation, status)
+        if media is None:
+            return MockResponse(code)
+        if media.examples and not dynamic:
+            return MockResponse(code, next(iter(media.examples.values())), media_type=media.content_type)
+        key = f"{operation.operation_id}:{code}"
+        body = self._generator.generate(media.schema or {}, seed=self._seed, key=key)
         return MockResponse(code, body, media_type=media.content_type)
+
+    def example_names(self, operation: Operation, *, status: int | None = None) -> list[str]:
+        statuses = [str(status)] if status is not None else list(operation.responses)
+        return [
+            name
+            for code in statuses
+            if code in operation.responses
+            for media in operation.responses[code].media_types.values()
+            for name in media.examples
+        ]
+
+    def find_example(
+        self, operation: Operation, name: str, *, status: int | None = None
+    ) -> MockResponse | None:
+        """The named example of the given status, or of any status (success first) when none is given."""
+        statuses = [str(status)] if status is not None else sorted(operation.responses)
+        for code in statuses:
+            response = operation.responses.get(code)
+            if response is None or not code.isdigit():
+                continue
+            for media in response.media_types.values():
+                if name in media.examples:
+                    return MockResponse(int(code), media.examples[name], media_type=media.content_type)
+        return None
 
 
 # ---------------------------------------------------------------- checking responses

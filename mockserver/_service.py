@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
 from urllib.parse import parse_qsl
@@ -14,11 +18,14 @@ from starlette.routing import Match
 from starlette.types import Receive, Scope, Send
 
 from ._api import NO_BODY, ApiDefinition, MockResponse, OperationContext, Principal, Problem, Reason
-from ._generate import stable_seed
+from ._faults import FaultRule
+from ._journal import JournalEntry
 from ._parameters import RawParameters
-from ._pipeline import CompiledOperation, ExampleResponder, authenticate, compile_operation
+from ._pipeline import JSON_MEDIA_TYPE, CompiledOperation, ExampleResponder, authenticate, compile_operation
+from ._prefer import Preference, parse_prefer
 from ._routing import RouteMiss, Router
-from ._spec import Spec
+from ._runtime import DEFAULT_SESSION, SESSION_HEADER, SESSION_NAME, MockRuntime
+from ._spec import Operation, Spec
 from ._validation import Violation, build_format_checker, build_registry
 
 logger = logging.getLogger("mockserver")
@@ -32,6 +39,10 @@ class ServiceOptions:
     seed: int
     strict: bool
     api_options: Mapping[str, Any] = field(default_factory=dict)
+
+
+class DroppedConnection(Exception):
+    """A fault rule asked for the connection to be cut before any response."""
 
 
 def encode_json(body: Any) -> bytes:
@@ -49,14 +60,41 @@ def _read_cookies(header: str) -> dict[str, str]:
     return {name: morsel.value for name, morsel in jar.items()}
 
 
+@dataclass(slots=True)
+class _Exchange:
+    """What one request became, as the stages fill it in."""
+
+    method: str
+    path: str
+    query: list[tuple[str, str]]
+    headers: dict[str, str]
+    session: str
+    state: Any = None
+    operation_id: str | None = None
+    principal: Principal | None = None
+    check: CompiledOperation | None = None
+    request_violations: tuple[Violation, ...] = ()
+    response_violations: tuple[Violation, ...] = ()
+    fault: FaultRule | None = None
+
+
 class ApiService:
     """Serves one API: routes, validates, answers from behaviours or examples, checks the answer."""
 
-    def __init__(self, api: ApiDefinition, spec: Spec, *, mount_path: str, options: ServiceOptions) -> None:
+    def __init__(
+        self,
+        api: ApiDefinition,
+        spec: Spec,
+        *,
+        mount_path: str,
+        options: ServiceOptions,
+        runtime: MockRuntime | None = None,
+    ) -> None:
         self.api = api
         self.spec = spec
         self.mount_path = mount_path
         self.options = options
+        self.runtime = runtime or MockRuntime()
         registry = build_registry(spec)
         format_checker = build_format_checker()
         self._operations: dict[str, CompiledOperation] = {
@@ -72,18 +110,55 @@ class ApiService:
             raise ValueError(f"{api.name}: behaviours for operations not in the spec: {sorted(unknown)}")
         self._examples = ExampleResponder(spec, seed=options.seed)
         self.state: Any = api.create_state(seed=options.seed, options=options.api_options)
+        self._sessions: OrderedDict[str, Any] = OrderedDict()
         self._extra_routes = tuple(api.extra_routes(lambda: self.state))
 
-    def reset(self, *, seed: int | None = None) -> None:
-        """Fresh seeded state, optionally from a new seed."""
-        if seed is not None:
+    # ------------------------------------------------------------------ state and sessions
+
+    def fresh_state(self) -> Any:
+        return self.api.create_state(seed=self.options.seed, options=self.options.api_options)
+
+    def reset(self, *, seed: int | None = None, session: str = DEFAULT_SESSION) -> None:
+        """Fresh seeded state for one session (the default one if none is named), optionally from a new seed."""
+        if seed is not None and seed != self.options.seed:
             self.options = replace(self.options, seed=seed)
             self._examples = ExampleResponder(self.spec, seed=seed)
-        self.state = self.api.create_state(seed=self.options.seed, options=self.options.api_options)
+            self._sessions.clear()
+        if session == DEFAULT_SESSION:
+            self.state = self.fresh_state()
+        else:
+            self._sessions.pop(session, None)
+
+    def state_for(self, session: str) -> Any:
+        """The state of a session, created from the seed on first use; the least recently used goes first."""
+        if session == DEFAULT_SESSION:
+            return self.state
+        state = self._sessions.get(session)
+        if state is None:
+            state = self.fresh_state()
+            self._sessions[session] = state
+            while len(self._sessions) > self.runtime.max_sessions:
+                evicted, _ = self._sessions.popitem(last=False)
+                logger.info("%s: session %r evicted (least recently used)", self.api.name, evicted)
+        else:
+            self._sessions.move_to_end(session)
+        return state
+
+    def replace_state(self, state: Any, *, session: str = DEFAULT_SESSION) -> None:
+        if session == DEFAULT_SESSION:
+            self.state = state
+        else:
+            self._sessions[session] = state
+
+    @property
+    def sessions(self) -> list[str]:
+        return list(self._sessions)
 
     @property
     def operations(self) -> dict[str, CompiledOperation]:
         return self._operations
+
+    # ------------------------------------------------------------------ ASGI
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self._extra_routes:
@@ -93,55 +168,96 @@ class ApiService:
                 if match == Match.FULL:
                     await route.handle({**child_scope, **matched_scope}, receive, send)
                     return
-        response, principal, checked = await self._answer(scope, receive)
-        self.api.finalize(response, state=self.state, principal=principal)
-        if checked is not None:
-            response = self._checked(checked, response)
+        started = time.perf_counter()
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        exchange = _Exchange(
+            method=scope["method"].upper(),
+            path=scope["path"][len(self.mount_path) :] or "/",
+            query=parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True),
+            headers=headers,
+            session=headers.get(SESSION_HEADER, DEFAULT_SESSION),
+        )
+        response = await self._answer(exchange, scope, receive)
+        self.api.finalize(response, state=exchange.state, principal=exchange.principal)
+        if exchange.check is not None:
+            response = self._checked(exchange, response)
+        latency = self.runtime.latency_seconds()
+        if exchange.fault is not None:
+            latency += self.runtime.faults.latency_seconds(exchange.fault)
+        if latency:
+            await asyncio.sleep(latency)
+        self._record(exchange, response, started)
+        if exchange.fault is not None and exchange.fault.drop:
+            raise DroppedConnection(f"fault {exchange.fault.id} dropped the connection")
         await self._send(response, scope, send)
 
-    async def _answer(
-        self, scope: Scope, receive: Receive
-    ) -> tuple[MockResponse, Principal | None, CompiledOperation | None]:
-        path = scope["path"][len(self.mount_path) :] or "/"
-        method = scope["method"].upper()
-        found = self._router.match(method, path)
+    async def _answer(self, exchange: _Exchange, scope: Scope, receive: Receive) -> MockResponse:
+        if exchange.session and not SESSION_NAME.match(exchange.session):
+            exchange.state = self.state
+            violation = Violation(
+                ("header", "X-Mock-Session"),
+                "Session names are 1 to 64 letters, digits, dots, dashes or underscores",
+                "string_pattern_mismatch",
+                exchange.session,
+            )
+            return self._render(self._validation_problem([violation]), exchange)
+        exchange.state = self.state_for(exchange.session)
+        found = self._router.match(exchange.method, exchange.path)
         if isinstance(found, RouteMiss):
-            return self._route_miss(found, method, path), None, None
+            return self._route_miss(found, exchange)
         compiled = self._operations[found.operation.operation_id]
-        principal: Principal | None = None
+        exchange.operation_id = compiled.operation.operation_id
+        exchange.fault = self.runtime.faults.fire(
+            api=self.api.name, operation_id=exchange.operation_id, method=exchange.method, path=exchange.path
+        )
+        if exchange.fault is not None and exchange.fault.status is not None:
+            message = exchange.fault.message or f"Injected fault {exchange.fault.id}"
+            return self._render(Problem(exchange.fault.status, message, "fault"), exchange)
         try:
-            headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
             raw = RawParameters(
                 path=found.path_params,
-                query=parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True),
-                headers=headers,
-                cookies=_read_cookies(headers.get("cookie", "")),
+                query=exchange.query,
+                headers=exchange.headers,
+                cookies=_read_cookies(exchange.headers.get("cookie", "")),
             )
-            outcome = authenticate(compiled.operation, self.spec, self.api, self.state, raw)
+            outcome = authenticate(compiled.operation, self.spec, self.api, exchange.state, raw)
             if isinstance(outcome, Problem):
-                return self._render(outcome), None, _declared(compiled, outcome)
-            principal = outcome
-            refusal = self.api.admit(self.state, operation=compiled.operation, principal=principal)
+                return self._refuse(outcome, compiled, exchange)
+            exchange.principal = outcome
+            refusal = self.api.admit(exchange.state, operation=compiled.operation, principal=outcome)
             if refusal is not None:
-                return self._render(refusal), principal, compiled
-            context_or_problem = await self._validated_context(compiled, raw, principal, scope, receive)
-            if isinstance(context_or_problem, Problem):
-                return self._render(context_or_problem), principal, _declared(compiled, context_or_problem)
-            return self._run(compiled, context_or_problem), principal, compiled
+                exchange.check = compiled
+                return self._render(refusal, exchange)
+            context = await self._validated_context(compiled, raw, exchange, scope, receive)
+            if isinstance(context, Problem):
+                return self._refuse(context, compiled, exchange)
+            preference, prefer_violations = parse_prefer(exchange.headers.get("prefer", ""))
+            if prefer_violations:
+                return self._refuse(self._validation_problem(prefer_violations), compiled, exchange)
+            if not preference.is_empty:
+                preferred = self._preferred(compiled.operation, preference)
+                if isinstance(preferred, Problem):
+                    return self._refuse(preferred, compiled, exchange)
+                exchange.check = compiled
+                return preferred
+            exchange.check = compiled
+            return self._run(compiled, context, exchange)
         except Problem as problem:
-            return self._render(problem), principal, compiled
+            exchange.check = compiled
+            return self._render(problem, exchange)
         except Exception as exc:  # a bug in a behaviour: answer in the API's format, never a bare 500
             logger.exception("%s %s failed", self.api.name, compiled.operation.operation_id)
+            exchange.check = None
             failure = Problem(
                 500, f"Internal mock error in {compiled.operation.operation_id}: {exc!r}", Reason.INTERNAL
             )
-            return self._render(failure), principal, None
+            return self._render(failure, exchange)
 
     async def _validated_context(
         self,
         compiled: CompiledOperation,
         raw: RawParameters,
-        principal: Principal | None,
+        exchange: _Exchange,
         scope: Scope,
         receive: Receive,
     ) -> OperationContext | Problem:
@@ -167,8 +283,8 @@ class ApiService:
             headers=values["header"],
             cookies=values["cookie"],
             body=body,
-            principal=principal,
-            state=self.state,
+            principal=exchange.principal,
+            state=exchange.state,
             base_url=f"{scope.get('scheme', 'http')}://{host}{self.mount_path}",
             raw_headers=raw.headers,
             client_host=(scope.get("client") or ("", 0))[0],
@@ -183,38 +299,75 @@ class ApiService:
             tuple(violations),
         )
 
-    def _run(self, compiled: CompiledOperation, context: OperationContext) -> MockResponse:
-        behaviour = self._behaviours.get(compiled.operation.operation_id)
+    def _run(
+        self, compiled: CompiledOperation, context: OperationContext, exchange: _Exchange
+    ) -> MockResponse:
+        operation = compiled.operation
+        behaviour = self._behaviours.get(operation.operation_id)
         if behaviour is None:
-            return self._examples.respond(compiled.operation)
+            return self._examples.respond(operation)
         outcome = behaviour(context)
-        return self._render(outcome) if isinstance(outcome, Problem) else outcome
+        return self._render(outcome, exchange) if isinstance(outcome, Problem) else outcome
 
-    def _route_miss(self, miss: RouteMiss, method: str, path: str) -> MockResponse:
+    def _preferred(self, operation: Operation, preference: Preference) -> MockResponse | Problem:
+        """Prism's conventions: the spec's response for a code, a named example, or generated data."""
+        location = ("header", "Prefer")
+        if preference.code is not None and operation.response_for(preference.code) is None:
+            listed = ", ".join(operation.responses)
+            message = (
+                f"{operation.operation_id} declares no {preference.code} response (it declares {listed})"
+            )
+            return self._validation_problem([Violation(location, message, "value_error", preference.code)])
+        examples = self._examples
+        if preference.dynamic and preference.seed is not None and preference.seed != self.options.seed:
+            examples = ExampleResponder(self.spec, seed=preference.seed)
+        if preference.example is not None:
+            found = examples.find_example(operation, preference.example, status=preference.code)
+            if found is None:
+                names = ", ".join(examples.example_names(operation, status=preference.code)) or "none"
+                message = (
+                    f"{operation.operation_id} has no example named {preference.example!r} (it has: {names})"
+                )
+                return self._validation_problem(
+                    [Violation(location, message, "value_error", preference.example)]
+                )
+            return found
+        return examples.respond(operation, status=preference.code, dynamic=preference.dynamic)
+
+    def _refuse(self, problem: Problem, compiled: CompiledOperation, exchange: _Exchange) -> MockResponse:
+        """The engine's own refusals are checked only where the operation declares their status."""
+        exchange.request_violations = problem.violations
+        if compiled.operation.response_for(problem.status) is not None:
+            exchange.check = compiled
+        return self._render(problem, exchange)
+
+    def _route_miss(self, miss: RouteMiss, exchange: _Exchange) -> MockResponse:
         if miss.status == 405:
             allow = ", ".join(miss.allowed)
             problem = Problem(405, "Method Not Allowed", Reason.METHOD_NOT_ALLOWED, headers={"Allow": allow})
         else:
             problem = Problem(404, "Not Found", Reason.NOT_FOUND)
-        return self._render(problem)
+        return self._render(problem, exchange)
 
     def render_not_found(self) -> MockResponse:
-        response = self._render(Problem(404, "Not Found", Reason.NOT_FOUND))
+        response = self.api.render_problem(Problem(404, "Not Found", Reason.NOT_FOUND), state=self.state)
         self.api.finalize(response, state=self.state, principal=None)
         return response
 
-    def _render(self, problem: Problem) -> MockResponse:
-        response = self.api.render_problem(problem, state=self.state)
+    def _render(self, problem: Problem, exchange: _Exchange) -> MockResponse:
+        response = self.api.render_problem(problem, state=exchange.state)
         for name, value in problem.headers.items():
             response.headers.setdefault(name, value)
         return response
 
-    def _checked(self, compiled: CompiledOperation, response: MockResponse) -> MockResponse:
-        violations = compiled.responses.violations(response)
+    def _checked(self, exchange: _Exchange, response: MockResponse) -> MockResponse:
+        assert exchange.check is not None
+        violations = exchange.check.responses.violations(response)
         if not violations:
             return response
+        exchange.response_violations = tuple(violations)
         summary = "; ".join(violation.describe() for violation in violations)
-        operation_id = compiled.operation.operation_id
+        operation_id = exchange.check.operation.operation_id
         if self.options.strict:
             logger.error("%s %s sent an invalid response: %s", self.api.name, operation_id, summary)
             problem = Problem(
@@ -223,12 +376,31 @@ class ApiService:
                 Reason.INVALID_RESPONSE,
                 tuple(violations),
             )
-            failure = self._render(problem)
-            self.api.finalize(failure, state=self.state, principal=None)
+            failure = self._render(problem, exchange)
+            self.api.finalize(failure, state=exchange.state, principal=None)
             return failure
         logger.warning("%s %s response violates the spec: %s", self.api.name, operation_id, summary)
         response.headers[VIOLATIONS_HEADER] = summary.encode("ascii", "backslashreplace").decode()[:2000]
         return response
+
+    def _record(self, exchange: _Exchange, response: MockResponse, started: float) -> None:
+        journal = self.runtime.journal
+        journal.record(
+            JournalEntry(
+                sequence=journal.next_sequence(),
+                time=datetime.now(UTC).isoformat(timespec="milliseconds"),
+                api=self.api.name,
+                operation_id=exchange.operation_id,
+                method=exchange.method,
+                path=exchange.path,
+                query=tuple(exchange.query),
+                status=response.status,
+                duration_ms=round((time.perf_counter() - started) * 1000, 3),
+                session=exchange.session,
+                request_violations=tuple(v.describe() for v in exchange.request_violations),
+                response_violations=tuple(v.describe() for v in exchange.response_violations),
+            )
+        )
 
     async def _send(self, response: MockResponse, scope: Scope, send: Send) -> None:
         if response.body is NO_BODY:
@@ -244,18 +416,13 @@ class ApiService:
             for name, value in response.headers.items()
         ]
         if response.body is not NO_BODY:
-            content_type = response.media_type
+            content_type = response.media_type or JSON_MEDIA_TYPE
             if content_type.startswith("text/") and "charset" not in content_type:
                 content_type += "; charset=utf-8"
             headers.append((b"content-type", content_type.encode("latin-1")))
         headers.append((b"content-length", str(len(payload)).encode("latin-1")))
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else payload})
-
-
-def _declared(compiled: CompiledOperation, problem: Problem) -> CompiledOperation | None:
-    """The engine's own refusals are checked against the spec only where the operation declares their status."""
-    return compiled if compiled.operation.response_for(problem.status) is not None else None
 
 
 async def _read_payload(receive: Receive) -> bytes:
@@ -273,8 +440,3 @@ async def _read_payload(receive: Receive) -> bytes:
         if not message.get("more_body", False):
             break
     return b"".join(chunks)
-
-
-def request_id(seed: int, counter: int) -> str:
-    """A deterministic request id: the same seed and request number give the same id."""
-    return f"{stable_seed('request', seed, counter):016x}"[:12]

@@ -1,0 +1,299 @@
+"""The `/__mock` control plane: reset, state, users, the request journal and fault rules.
+
+It is served by the same engine as the vendor APIs, from its own OpenAPI document (`control.yaml`),
+so its input is validated the same strict way.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import json
+import os
+import re
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from starlette.types import Receive, Scope, Send
+
+from ._api import NO_BODY, ApiDefinition, Behaviour, MockResponse, OperationContext, Problem, Reason
+from ._runtime import DEFAULT_SESSION, MockRuntime
+from ._service import ApiService, ServiceOptions, encode_json
+from ._spec import load_spec
+from ._validation import Violation
+
+CONTROL_SPEC = Path(__file__).resolve().parent / "control.yaml"
+CONTROL_MOUNT = "/__mock"
+SNAPSHOT_FORMAT = "mockserver-state/1"
+
+
+class StateUnavailable(Exception):
+    """An API cannot export or import its state."""
+
+
+def export_snapshot(services: Sequence[ApiService], *, session: str = DEFAULT_SESSION) -> dict[str, Any]:
+    apis = {}
+    for service in services:
+        exported = service.api.export_state(service.state_for(session))
+        if exported is None:
+            raise StateUnavailable(f"{service.api.name} cannot export its state")
+        apis[service.api.name] = exported
+    seed = services[0].options.seed if services else 0
+    return {"format": SNAPSHOT_FORMAT, "seed": seed, "apis": apis}
+
+
+def import_snapshot(
+    services: Sequence[ApiService], snapshot: Mapping[str, Any], *, session: str = DEFAULT_SESSION
+) -> list[str]:
+    """Replace the state of every API in the snapshot; nothing changes unless every part is valid."""
+    by_name = {service.api.name: service for service in services}
+    apis = snapshot.get("apis", {})
+    unknown = sorted(set(apis) - set(by_name))
+    if unknown:
+        raise ValueError(f"the snapshot holds APIs this server does not serve: {', '.join(unknown)}")
+    built = {}
+    for name, exported in apis.items():
+        service = by_name[name]
+        try:
+            built[name] = service.api.import_state(
+                exported, seed=service.options.seed, options=service.options.api_options
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"{name}: {exc}") from exc
+    for name, state in built.items():
+        by_name[name].replace_state(state, session=session)
+    return sorted(built)
+
+
+def save_snapshot(services: Sequence[ApiService], path: Path) -> int:
+    """Write the default state atomically: a temporary file in the same folder, flushed, then renamed."""
+    payload = json.dumps(export_snapshot(services), ensure_ascii=False, sort_keys=True).encode("utf-8")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(payload)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return len(payload)
+
+
+def load_snapshot(services: Sequence[ApiService], path: Path) -> list[str]:
+    snapshot = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(snapshot, dict) or snapshot.get("format") != SNAPSHOT_FORMAT:
+        raise ValueError(f"{path} is not a {SNAPSHOT_FORMAT} snapshot")
+    return import_snapshot(services, snapshot)
+
+
+class ControlApi(ApiDefinition):
+    """The control plane as an API of its own; its behaviours act on the other services."""
+
+    name = "__mock"
+    title = "mockserver control API"
+    validation_status = 422
+
+    def __init__(
+        self, services: Sequence[ApiService], runtime: MockRuntime, *, state_file: Path | None
+    ) -> None:
+        self._services = list(services)
+        self._runtime = runtime
+        self._state_file = state_file
+
+    def _session(self, ctx: OperationContext) -> str:
+        return str(ctx.headers.get("X-Mock-Session", DEFAULT_SESSION))
+
+    def _selected(self, api: str | None) -> list[ApiService]:
+        if api is None:
+            return self._services
+        chosen = [service for service in self._services if service.api.name == api]
+        if not chosen:
+            names = ", ".join(service.api.name for service in self._services)
+            raise Problem(404, f"No API named {api!r} is served (served: {names})", Reason.NOT_FOUND)
+        return chosen
+
+    def behaviours(self) -> Mapping[str, Behaviour]:
+        return {
+            "reset": self._reset,
+            "exportState": self._export_state,
+            "importState": self._import_state,
+            "saveState": self._save_state,
+            "listUsers": self._list_users,
+            "listRequests": self._list_requests,
+            "clearRequests": self._clear_requests,
+            "listFaults": self._list_faults,
+            "addFault": self._add_fault,
+            "clearFaults": self._clear_faults,
+            "deleteFault": self._delete_fault,
+        }
+
+    def _reset(self, ctx: OperationContext) -> MockResponse:
+        body = ctx.body if isinstance(ctx.body, dict) else {}
+        session = self._session(ctx)
+        chosen = self._selected(body.get("api"))
+        for service in chosen:
+            service.reset(seed=body.get("seed"), session=session)
+        seed = chosen[0].options.seed if chosen else 0
+        return MockResponse(200, {"apis": [s.api.name for s in chosen], "seed": seed, "session": session})
+
+    def _export_state(self, ctx: OperationContext) -> MockResponse:
+        try:
+            return MockResponse(200, export_snapshot(self._services, session=self._session(ctx)))
+        except StateUnavailable as exc:
+            raise Problem(422, str(exc), Reason.VALIDATION) from exc
+
+    def _import_state(self, ctx: OperationContext) -> MockResponse:
+        session = self._session(ctx)
+        try:
+            imported = import_snapshot(self._services, ctx.body, session=session)
+        except ValueError as exc:
+            raise Problem(
+                422, f"The snapshot was refused and nothing changed: {exc}", Reason.VALIDATION
+            ) from exc
+        seed = self._services[0].options.seed if self._services else 0
+        return MockResponse(200, {"apis": imported, "seed": seed, "session": session})
+
+    def _save_state(self, ctx: OperationContext) -> MockResponse:
+        if self._state_file is None:
+            raise Problem(409, "The server was started without --state-file", Reason.VALIDATION)
+        size = save_snapshot(self._services, self._state_file)
+        return MockResponse(200, {"path": str(self._state_file), "bytes": size})
+
+    def _list_users(self, ctx: OperationContext) -> MockResponse:
+        users = {
+            service.api.name: [
+                {"label": c.label, "organization_id": c.organization_id, "how": c.how, "value": c.value}
+                for c in service.api.credentials(service.state)
+            ]
+            for service in self._services
+        }
+        return MockResponse(200, users)
+
+    def _list_requests(self, ctx: OperationContext) -> MockResponse:
+        query = ctx.query
+        session = ctx.headers.get("X-Mock-Session")
+        entries = self._runtime.journal.select(
+            api=query.get("api"),
+            operation_id=query.get("operation_id"),
+            status=query.get("status"),
+            since=query.get("since"),
+            session=session,
+        )
+        body = {"capacity": self._runtime.journal.capacity, "entries": [entry.to_json() for entry in entries]}
+        return MockResponse(200, body)
+
+    def _clear_requests(self, ctx: OperationContext) -> MockResponse:
+        self._runtime.journal.clear(session=ctx.headers.get("X-Mock-Session"))
+        return MockResponse(204, NO_BODY)
+
+    def _list_faults(self, ctx: OperationContext) -> MockResponse:
+        return MockResponse(200, {"faults": [rule.to_json() for rule in self._runtime.faults.rules()]})
+
+    def _add_fault(self, ctx: OperationContext) -> MockResponse:
+        body = dict(ctx.body)
+        latency = body.get("latency_ms")
+        if isinstance(latency, list) and latency[0] > latency[1]:
+            raise _invalid(("body", "latency_ms"), "The range must be [min, max] with min <= max", latency)
+        if body.get("api") is not None:
+            self._selected(body["api"])
+        if body.get("path") is not None:
+            try:
+                re.compile(body["path"])
+            except re.error as exc:
+                raise _invalid(("body", "path"), f"Not a regular expression: {exc}", body["path"]) from exc
+        rule = self._runtime.faults.add(body)
+        return MockResponse(201, rule.to_json())
+
+    def _clear_faults(self, ctx: OperationContext) -> MockResponse:
+        self._runtime.faults.clear()
+        return MockResponse(204, NO_BODY)
+
+    def _delete_fault(self, ctx: OperationContext) -> MockResponse:
+        if not self._runtime.faults.remove(ctx.path["fault_id"]):
+            raise Problem(404, f"No fault rule {ctx.path['fault_id']!r}", Reason.NOT_FOUND)
+        return MockResponse(204, NO_BODY)
+
+
+def _invalid(location: tuple[str, ...], message: str, value: Any) -> Problem:
+    return Problem(
+        422,
+        "Request validation failed",
+        Reason.VALIDATION,
+        (Violation(location, message, "value_error", value),),
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    if host in ("testclient", "localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class GuardedControl:
+    """Lets the control plane answer loopback callers, and others only with the admin token."""
+
+    def __init__(self, service: ApiService, *, admin_token: str | None) -> None:
+        self.service = service
+        self.mount_path = service.mount_path
+        self._admin_token = admin_token
+        self._openapi = encode_json(service.spec.document)
+
+    def allowed(self, scope: Scope) -> bool:
+        client = scope.get("client") or ("", 0)
+        if _is_loopback(client[0]):
+            return True
+        if not self._admin_token:
+            return False
+        headers: dict[str, str] = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        return hmac.compare_digest(headers.get("authorization", ""), f"Bearer {self._admin_token}")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not self.allowed(scope):
+            await _send_json(
+                send, 403, {"detail": "The control API answers loopback callers, or the admin token"}
+            )
+            return
+        if scope["path"] == f"{self.mount_path}/openapi.json" and scope["method"] in ("GET", "HEAD"):
+            await _send_bytes(send, 200, self._openapi)
+            return
+        await self.service(scope, receive, send)
+
+
+async def _send_json(send: Send, status: int, body: Any) -> None:
+    await _send_bytes(send, status, encode_json(body))
+
+
+async def _send_bytes(send: Send, status: int, payload: bytes) -> None:
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
+
+
+def build_control(
+    services: Sequence[ApiService],
+    runtime: MockRuntime,
+    *,
+    admin_token: str | None,
+    state_file: Path | None,
+    strict: bool,
+) -> GuardedControl:
+    spec = load_spec(CONTROL_SPEC, name="__mock")
+    api = ControlApi(services, runtime, state_file=state_file)
+    options = ServiceOptions(seed=0, strict=strict)
+    service = ApiService(
+        api, spec, mount_path=spec.base_path, options=options, runtime=_quiet_runtime(runtime)
+    )
+    return GuardedControl(service, admin_token=admin_token)
+
+
+def _quiet_runtime(runtime: MockRuntime) -> MockRuntime:
+    """The control plane is not journalled, delayed or faulted: it shares nothing but the session limit."""
+    return MockRuntime(max_sessions=runtime.max_sessions)

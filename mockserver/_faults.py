@@ -1,0 +1,107 @@
+"""Fault rules: latency, an error status, or a dropped connection, for the requests a rule matches."""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(slots=True)
+class FaultRule:
+    id: str
+    api: str | None = None
+    operation_id: str | None = None
+    method: str | None = None
+    path: str | None = None
+    """A regular expression matched against the whole path the API sees (after its mount)."""
+    latency_ms: tuple[int, int] | None = None
+    status: int | None = None
+    message: str | None = None
+    drop: bool = False
+    probability: float = 1.0
+    remaining: int | None = None
+    """How many more times the rule may fire; `None` is forever."""
+    fired: int = 0
+    _path_regex: re.Pattern[str] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self._path_regex = re.compile(self.path) if self.path else None
+
+    def matches(self, *, api: str, operation_id: str | None, method: str, path: str) -> bool:
+        if self.remaining is not None and self.remaining <= 0:
+            return False
+        if self.api is not None and self.api != api:
+            return False
+        if self.operation_id is not None and self.operation_id != operation_id:
+            return False
+        if self.method is not None and self.method.upper() != method:
+            return False
+        return self._path_regex is None or self._path_regex.fullmatch(path) is not None
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("_path_regex")
+        data["latency_ms"] = list(self.latency_ms) if self.latency_ms else None
+        return data
+
+
+class FaultBook:
+    """The active fault rules, tried in the order they were added; the first that fires wins."""
+
+    def __init__(self, *, seed: int = 0) -> None:
+        self._rules: dict[str, FaultRule] = {}
+        self._counter = 0
+        self._random = random.Random(seed)
+
+    def add(self, spec: Mapping[str, Any]) -> FaultRule:
+        self._counter += 1
+        latency = spec.get("latency_ms")
+        if isinstance(latency, int):
+            latency = (latency, latency)
+        elif isinstance(latency, list):
+            latency = (int(latency[0]), int(latency[1]))
+        rule = FaultRule(
+            id=f"fault-{self._counter}",
+            api=spec.get("api"),
+            operation_id=spec.get("operation_id"),
+            method=spec.get("method"),
+            path=spec.get("path"),
+            latency_ms=latency,
+            status=spec.get("status"),
+            message=spec.get("message"),
+            drop=bool(spec.get("drop", False)),
+            probability=float(spec.get("probability", 1.0)),
+            remaining=spec.get("times"),
+        )
+        self._rules[rule.id] = rule
+        return rule
+
+    def rules(self) -> list[FaultRule]:
+        return list(self._rules.values())
+
+    def remove(self, rule_id: str) -> bool:
+        return self._rules.pop(rule_id, None) is not None
+
+    def clear(self) -> None:
+        self._rules.clear()
+
+    def fire(self, *, api: str, operation_id: str | None, method: str, path: str) -> FaultRule | None:
+        for rule in self._rules.values():
+            if not rule.matches(api=api, operation_id=operation_id, method=method, path=path):
+                continue
+            if rule.probability < 1.0 and self._random.random() >= rule.probability:
+                continue
+            rule.fired += 1
+            if rule.remaining is not None:
+                rule.remaining -= 1
+            return rule
+        return None
+
+    def latency_seconds(self, rule: FaultRule) -> float:
+        if rule.latency_ms is None:
+            return 0.0
+        low, high = rule.latency_ms
+        return self._random.uniform(low, high) / 1000.0

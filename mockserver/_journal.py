@@ -1,0 +1,82 @@
+"""A bounded journal of the requests the mock has answered."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    sequence: int
+    time: str
+    api: str
+    operation_id: str | None
+    method: str
+    path: str
+    query: Sequence[tuple[str, str]]
+    status: int
+    duration_ms: float
+    session: str
+    request_violations: Sequence[str]
+    response_violations: Sequence[str]
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["query"] = [list(pair) for pair in self.query]
+        data["request_violations"] = list(self.request_violations)
+        data["response_violations"] = list(self.response_violations)
+        return data
+
+
+class RequestJournal:
+    """A ring buffer: the oldest entries go once `capacity` is reached."""
+
+    def __init__(self, *, capacity: int = 1000) -> None:
+        if capacity < 1:
+            raise ValueError("the journal needs room for at least one entry")
+        self.capacity = capacity
+        self._entries: deque[JournalEntry] = deque(maxlen=capacity)
+        self._sequence = 0
+
+    def next_sequence(self) -> int:
+        self._sequence += 1
+        return self._sequence
+
+    def record(self, entry: JournalEntry) -> None:
+        self._entries.append(entry)
+
+    def clear(self, *, session: str | None = None) -> None:
+        if session is None:
+            self._entries.clear()
+            return
+        kept = [entry for entry in self._entries if entry.session != session]
+        self._entries = deque(kept, maxlen=self.capacity)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def select(
+        self,
+        *,
+        api: str | None = None,
+        operation_id: str | None = None,
+        status: int | None = None,
+        since: int | None = None,
+        session: str | None = None,
+    ) -> Iterator[JournalEntry]:
+        """Entries in the order they were answered; `since` is a sequence number, exclusive."""
+        for entry in self._entries:
+            if api is not None and entry.api != api:
+                continue
+            if operation_id is not None and entry.operation_id != operation_id:
+                continue
+            if status is not None and entry.status != status:
+                continue
+            if since is not None and entry.sequence <= since:
+                continue
+            if session is not None and entry.session != session:
+                continue
+            yield entry
