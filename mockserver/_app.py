@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.routing import Mount
+from starlette.routing import BaseRoute, Match
 from starlette.types import Receive, Scope, Send
 
 from ._api import ApiDefinition
@@ -63,6 +63,22 @@ class _Mounted(Protocol):
     mount_path: str
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None: ...
+
+
+class _EveryPath(BaseRoute):
+    """Hands every HTTP request to the dispatcher (a `Mount("")` would miss paths holding a newline)."""
+
+    def __init__(self, app: _Dispatcher) -> None:
+        self.app = app
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        return (Match.FULL, {}) if scope["type"] == "http" else (Match.NONE, {})
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> Any:
+        raise NotImplementedError("the mock's routes come from its specs")
 
 
 class _Dispatcher:
@@ -165,7 +181,7 @@ def create_app(
         )
     ]
     app = Starlette(
-        routes=[Mount("", app=_Dispatcher(services, [control]))], middleware=middleware, lifespan=lifespan
+        routes=[_EveryPath(_Dispatcher(services, [control]))], middleware=middleware, lifespan=lifespan
     )
     app.state.config = config
     app.state.runtime = runtime

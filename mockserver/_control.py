@@ -252,7 +252,9 @@ class GuardedControl:
             return True
         if not self._admin_token:
             return False
-        headers: dict[str, str] = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        headers: dict[str, str] = {
+            k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]
+        }
         return hmac.compare_digest(headers.get("authorization", ""), f"Bearer {self._admin_token}")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -33,7 +33,7 @@ def _media_type_matches(declared: str, actual: str) -> bool:
 
 
 def _is_json(media_type: str) -> bool:
-    return _media_type_matches(JSON_MEDIA_TYPE, media_type) or media_type == "*/*"
+    return _media_type_matches(JSON_MEDIA_TYPE, media_type)
 
 
 # ---------------------------------------------------------------- authentication
@@ -119,8 +119,8 @@ class BodyReader:
                 Reason.UNSUPPORTED_MEDIA_TYPE,
             )
             return NO_BODY, [], problem
-        if not _is_json(declared) and not _is_json(media_type):
-            return payload, [], None
+        if not _is_json(media_type):
+            return payload, [], None  # a non-JSON body an operation accepts (`*/*`, say) stays bytes
         try:
             body = json.loads(payload)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:

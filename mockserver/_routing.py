@@ -37,7 +37,7 @@ class _PathTemplate:
                 pattern += f"/(?P<{segment[1:-1]}>[^/]+)"
             else:
                 pattern += "/" + re.escape(segment)
-        self.regex = re.compile(f"^{pattern or '/'}$")
+        self.regex = re.compile(f"^{pattern or '/'}\\Z")  # \Z: a trailing newline is not the end
         segments = template.strip("/").split("/")
         # Literal segments win over templated ones, left to right: /sources/templates before /sources/{id}.
         self.specificity = tuple(0 if s.startswith("{") else 1 for s in segments)

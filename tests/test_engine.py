@@ -477,3 +477,12 @@ def test_a_body_too_large_is_413_not_500(client: TestClient) -> None:
     )
     assert response.status_code == 413
     assert "larger than" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "path", ["/hookstream/v1/health%0A", "/hookstream/v1/sou%0Arces", "/stack-ai/connections%0A"]
+)
+def test_paths_with_newlines_are_404_in_the_api_format(client: TestClient, path: str) -> None:
+    response = client.get(path, headers={**stack_ai_headers(), **hookstream_headers()})
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/json"

@@ -2,39 +2,42 @@
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
+import argparse
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
-from ..._api import ApiDefinition, Credential, MockResponse, Principal, Problem, Reason
-from ..._generate import stable_seed
+from ..._api import ApiDefinition, Behaviour, Credential, MockResponse, Principal, Problem, Reason
 from ..._spec import SecurityScheme
+from . import _connections, _destinations, _ingest, _sources
+from ._errors import describe_all
 from ._keys import API_KEY_FORMAT, API_KEYS, BY_KEY, BY_SESSION
+from ._ratelimit import rate_limit_argument
+from ._snapshot import export_store, import_store
+from ._state import ANONYMOUS, RATE_LIMITED, HookstreamState, new_state
 
-__all__ = ["API", "HookstreamApi"]
+__all__ = ["API", "HookstreamApi", "HookstreamState"]
 
-RATE_LIMIT = 1000
-RATE_WINDOW_SECONDS = 60
+_MESSAGES = MappingProxyType(
+    {
+        Reason.NOT_FOUND: "Not found",
+        Reason.METHOD_NOT_ALLOWED: "Method not allowed",
+        Reason.UNAUTHENTICATED: "Invalid API key",
+        Reason.INVALID_CREDENTIALS: "Invalid API key",
+        Reason.UNSUPPORTED_MEDIA_TYPE: "Content-Type must be application/json",
+        Reason.MALFORMED_BODY: "Malformed JSON body",
+    }
+)
 
-_MESSAGES = {
-    Reason.NOT_FOUND: "Not found",
-    Reason.METHOD_NOT_ALLOWED: "Method not allowed",
-    Reason.UNAUTHENTICATED: "Invalid API key",
-    Reason.INVALID_CREDENTIALS: "Invalid API key",
-    Reason.UNSUPPORTED_MEDIA_TYPE: None,
-}
 
-
-@dataclass(slots=True)
-class HookstreamState:
-    seed: int
-    requests_served: int = 0
-    windows: dict[str, tuple[int, int]] = field(default_factory=dict)
-
-    def next_request_id(self) -> str:
-        self.requests_served += 1
-        return f"req_{stable_seed('request', self.seed, self.requests_served):016x}"[:16]
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
 
 
 class HookstreamApi(ApiDefinition):
@@ -42,8 +45,62 @@ class HookstreamApi(ApiDefinition):
     title = "hookstream API"
     validation_status = 400
 
+    def add_arguments(self, group: argparse._ArgumentGroup) -> None:
+        group.add_argument(
+            "--rate-limit",
+            dest="rate_limit",
+            type=rate_limit_argument,
+            default=None,
+            metavar="N/SECONDS",
+            help="allow N requests per SECONDS per organization, then answer 429 "
+            "(default: count only, 1000/60, never refuse)",
+        )
+        group.add_argument(
+            "--destination-limit",
+            dest="destination_limit",
+            type=_positive_int,
+            default=None,
+            metavar="N",
+            help="plan limit of destinations per organization; more gives 403 (default: none)",
+        )
+
     def create_state(self, *, seed: int, options: Mapping[str, Any]) -> HookstreamState:
-        return HookstreamState(seed=seed)
+        return new_state(seed, options)
+
+    def export_state(self, state: HookstreamState) -> dict[str, Any]:
+        return {"store": export_store(state.store), "requests_served": state.requests_served}
+
+    def import_state(
+        self, snapshot: Mapping[str, Any], *, seed: int, options: Mapping[str, Any]
+    ) -> HookstreamState:
+        served = snapshot.get("requests_served", 0)
+        if isinstance(served, bool) or not isinstance(served, int) or served < 0:
+            raise ValueError("requests_served must be a non-negative integer")
+        state = new_state(seed, options, store=import_store(snapshot["store"], seed=seed))
+        state.requests_served = served
+        return state
+
+    def behaviours(self) -> Mapping[str, Behaviour]:
+        return {
+            "listConnections": _connections.list_connections,
+            "createConnection": _connections.create_connection,
+            "getConnection": _connections.get_connection,
+            "updateConnection": _connections.update_connection,
+            "deleteConnection": _connections.delete_connection,
+            "listSources": _sources.list_sources,
+            "createSource": _sources.create_source,
+            "listSourceTemplates": _sources.list_source_templates,
+            "getSource": _sources.get_source,
+            "updateSource": _sources.update_source,
+            "deleteSource": _sources.delete_source,
+            "listDestinations": _destinations.list_destinations,
+            "createDestination": _destinations.create_destination,
+            "getDestination": _destinations.get_destination,
+            "updateDestination": _destinations.update_destination,
+            "deleteDestination": _destinations.delete_destination,
+            "ingestEvent": _ingest.ingest_event,
+            "getHealth": _ingest.get_health,
+        }
 
     def authenticate(self, state: Any, scheme: SecurityScheme, credential: str) -> Principal | None:
         if scheme.type == "apiKey" and scheme.location == "cookie":
@@ -76,28 +133,24 @@ class HookstreamApi(ApiDefinition):
         return found
 
     def render_problem(self, problem: Problem, *, state: HookstreamState) -> MockResponse:
-        message = _MESSAGES.get(problem.reason) or problem.message
         if problem.violations and problem.reason in (Reason.VALIDATION, Reason.MALFORMED_BODY):
-            message = f"{problem.message}: " + "; ".join(
-                violation.describe() for violation in problem.violations
-            )
-        body = {"error": message, "status": problem.status, "request_id": state.next_request_id()}
-        return MockResponse(problem.status, body, dict(problem.headers))
+            message = describe_all(problem.violations)
+        else:
+            message = _MESSAGES.get(problem.reason) or problem.message
+        return MockResponse(problem.status, state.error_body(problem.status, message), dict(problem.headers))
 
     def finalize(
         self, response: MockResponse, *, state: HookstreamState, principal: Principal | None
     ) -> None:
-        bucket = principal.organization_id if principal else "anonymous"
-        window = int(time.time()) // RATE_WINDOW_SECONDS
-        current, used = state.windows.get(bucket, (window, 0))
-        if current != window:
-            current, used = window, 0
-        used += 1
-        state.windows[bucket] = (current, used)
-        reset = (current + 1) * RATE_WINDOW_SECONDS - int(time.time())
-        response.headers["RateLimit-Limit"] = str(RATE_LIMIT)
-        response.headers["RateLimit-Remaining"] = str(max(0, RATE_LIMIT - used))
-        response.headers["RateLimit-Reset"] = str(max(0, reset))
+        """Rate-limit what no behaviour admitted (401s, validation errors, unknown routes)."""
+        if "RateLimit-Limit" in response.headers:
+            return
+        decision = state.limiter.admit(principal.organization_id if principal else ANONYMOUS)
+        if not decision.allowed and response.status < 500:
+            refused = self.render_problem(Problem(429, "Rate limit exceeded", RATE_LIMITED), state=state)
+            response.status, response.body, response.media_type = 429, refused.body, refused.media_type
+            response.headers.pop("Allow", None)
+        response.headers.update(decision.headers())
 
 
 API = HookstreamApi()

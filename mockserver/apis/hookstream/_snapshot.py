@@ -1,0 +1,102 @@
+"""Export and import of the hookstream state (the engine's `/__mock/state` and `--state-file`).
+
+The snapshot is the store as plain JSON: records with their request-side values (secrets in clear,
+since a restored mock must verify with them), the clock, and the id counter. Rate-limit windows are
+not part of it; they start afresh.
+"""
+
+from __future__ import annotations
+
+import re
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import asdict, fields
+from datetime import UTC, datetime
+from typing import Any
+
+from ._keys import ENVIRONMENTS
+from ._store import TIME_FORMAT, Connection, Destination, Source, Store, format_time
+
+_ID = re.compile(r"^[0-9a-f]{32}$")
+_TABLES: tuple[tuple[str, type[Source] | type[Destination] | type[Connection]], ...] = (
+    ("sources", Source),
+    ("destinations", Destination),
+    ("connections", Connection),
+)
+
+
+def export_store(store: Store) -> dict[str, Any]:
+    return {
+        "clock": format_time(store.clock),
+        "serial": store.serial,
+        "sources": [asdict(s) for s in store.sources.values()],
+        "destinations": [asdict(d) for d in store.destinations.values()],
+        "connections": [asdict(c) for c in store.connections.values()],
+    }
+
+
+def _record(kind: str, record_type: Any, item: Any) -> Any:
+    if not isinstance(item, Mapping):
+        raise ValueError(f"{kind}: every item must be an object")
+    names = {f.name for f in fields(record_type)}
+    missing, unknown = names - set(item), set(item) - names
+    if missing or unknown:
+        raise ValueError(f"{kind} {item.get('id')!r}: missing {sorted(missing)}, unknown {sorted(unknown)}")
+    if not isinstance(item["id"], str) or not _ID.match(item["id"]):
+        raise ValueError(f"{kind}: id {item['id']!r} is not 32 lowercase hex characters")
+    for name, hint in typing.get_type_hints(record_type).items():
+        if not _conforms(item[name], hint):
+            raise ValueError(f"{kind} {item['id']}: {name} has the wrong type ({item[name]!r})")
+    return record_type(**item)
+
+
+def _conforms(value: Any, hint: Any) -> bool:
+    """Whether a JSON value fits a record field's type (`bool` is not an `int` here)."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_conforms(value, branch) for branch in typing.get_args(hint))
+    if hint is Any:
+        return True
+    if hint is type(None):
+        return value is None
+    if origin is not None:
+        return isinstance(value, origin)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, hint)
+
+
+def import_store(snapshot: Mapping[str, Any], *, seed: int) -> Store:
+    """A store from `export_store`'s output; `ValueError` names the first thing that is wrong."""
+    try:
+        clock = datetime.strptime(snapshot["clock"], TIME_FORMAT).replace(tzinfo=UTC)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"clock must look like 2026-02-28T12:00:00Z: {exc}") from exc
+    serial = snapshot["serial"]
+    if isinstance(serial, bool) or not isinstance(serial, int) or serial < 0:
+        raise ValueError("serial must be a non-negative integer")
+    store = Store(seed=seed, clock=clock, serial=serial)
+    environments = {(env.org_id, env.env_id) for env in ENVIRONMENTS}
+    for kind, record_type in _TABLES:
+        items = snapshot[kind]
+        if not isinstance(items, list):
+            raise ValueError(f"{kind} must be a list")
+        table: dict[str, Any] = getattr(store, kind)
+        for item in items:
+            record = _record(kind, record_type, item)
+            if record.id in table:
+                raise ValueError(f"{kind}: id {record.id} appears twice")
+            if (record.org_id, record.env_id) not in environments:
+                raise ValueError(f"{kind} {record.id}: unknown organization or environment")
+            table[record.id] = record
+    for connection in store.connections.values():
+        source = store.sources.get(connection.source_id)
+        destination = store.destinations.get(connection.destination_id)
+        if source is None or destination is None:
+            raise ValueError(f"connection {connection.id}: its source or destination is not in the snapshot")
+        if {source.org_id, destination.org_id} != {connection.org_id}:
+            raise ValueError(
+                f"connection {connection.id}: its source or destination is in another organization"
+            )
+    return store

@@ -1,0 +1,146 @@
+"""The hookstream data: sources, destinations and connections, stored SQLite-style behind plain records.
+
+Records keep request-side types (booleans, lists, dicts, secrets in clear); `_present` turns them into
+the storage style the API returns (0/1, JSON-encoded strings, masked secrets).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+CLOCK_START = datetime(2026, 2, 28, 12, 0, 0, tzinfo=UTC)
+"""The instant of the first write after startup; every write advances the clock by one second."""
+
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def format_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime(TIME_FORMAT)
+
+
+@dataclass(slots=True)
+class Source:
+    id: str
+    org_id: str
+    env_id: str
+    name: str
+    slug: str
+    description: str | None
+    template: str | None
+    type: str
+    status: str
+    source_config: dict[str, Any] | None
+    verification_enabled: bool
+    verification_type: str | None
+    verification_secret: str | None
+    verification_header: str | None
+    dedup_enabled: bool
+    dedup_strategy: str | None
+    dedup_field: str | None
+    dedup_window_seconds: int | None
+    ip_allowlist: list[str] | None
+    ip_denylist: list[str] | None
+    event_count: int
+    created_at: str
+    updated_at: str
+
+
+@dataclass(slots=True)
+class Destination:
+    id: str
+    org_id: str
+    env_id: str
+    name: str
+    slug: str
+    description: str | None
+    type: str
+    url: str | None
+    method: str
+    headers: dict[str, str] | None
+    timeout_ms: int
+    auth_type: str
+    auth_config: dict[str, Any] | None
+    provider_config: dict[str, Any] | None
+    retry_enabled: bool
+    retry_max_attempts: int
+    retry_backoff_type: str
+    retry_intervals: list[int]
+    circuit_breaker_enabled: bool
+    circuit_breaker_threshold: int
+    circuit_breaker_reset_ms: int
+    status: str
+    created_at: str
+    updated_at: str
+
+
+@dataclass(slots=True)
+class Connection:
+    id: str
+    org_id: str
+    env_id: str
+    source_id: str
+    destination_id: str
+    name: str
+    description: str | None
+    enabled: bool
+    filter_rules: list[dict[str, Any]] | None
+    status: str
+    event_count: int
+    last_event_at: str | None
+    created_at: str
+    updated_at: str
+    transform_enabled: bool
+    transform_expression: str | None
+
+
+@dataclass(slots=True)
+class Store:
+    """All resources of every organization, in creation order, plus the deterministic clock and ids."""
+
+    seed: int
+    clock: datetime = CLOCK_START
+    serial: int = 0
+    sources: dict[str, Source] = field(default_factory=dict)
+    destinations: dict[str, Destination] = field(default_factory=dict)
+    connections: dict[str, Connection] = field(default_factory=dict)
+
+    def new_id(self, kind: str) -> str:
+        """A fresh 32-hex id; the same seed and history give the same ids."""
+        while True:
+            self.serial += 1
+            digest = hashlib.sha256(f"hookstream:{self.seed}:{kind}:{self.serial}".encode()).hexdigest()
+            candidate = digest[:32]
+            if all(candidate not in table for table in (self.sources, self.destinations, self.connections)):
+                return candidate
+
+    def now(self) -> str:
+        return format_time(self.clock)
+
+    def tick(self) -> str:
+        """The time of one write; the next write is one second later, so `updated_at` always moves."""
+        moment = self.clock
+        self.clock = moment + timedelta(seconds=1)
+        return format_time(moment)
+
+    def source(self, org_id: str, source_id: str) -> Source | None:
+        found = self.sources.get(source_id)
+        return found if found is not None and found.org_id == org_id else None
+
+    def destination(self, org_id: str, destination_id: str) -> Destination | None:
+        found = self.destinations.get(destination_id)
+        return found if found is not None and found.org_id == org_id else None
+
+    def connection(self, org_id: str, connection_id: str) -> Connection | None:
+        found = self.connections.get(connection_id)
+        return found if found is not None and found.org_id == org_id else None
+
+    def connections_using(self, *, source_id: str = "", destination_id: str = "") -> list[Connection]:
+        return [
+            c
+            for c in self.connections.values()
+            if (source_id and c.source_id == source_id)
+            or (destination_id and c.destination_id == destination_id)
+        ]
