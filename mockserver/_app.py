@@ -19,6 +19,7 @@ from starlette.types import Receive, Scope, Send
 
 from ._api import ApiDefinition
 from ._control import build_control, load_snapshot, save_snapshot
+from ._docs import DocsApp
 from ._faults import FaultBook
 from ._journal import RequestJournal
 from ._runtime import MockRuntime
@@ -181,7 +182,9 @@ def create_app(
         )
     ]
     app = Starlette(
-        routes=[_EveryPath(_Dispatcher(services, [control]))], middleware=middleware, lifespan=lifespan
+        routes=[_EveryPath(_Dispatcher(services, [control, DocsApp(services)]))],
+        middleware=middleware,
+        lifespan=lifespan,
     )
     app.state.config = config
     app.state.runtime = runtime

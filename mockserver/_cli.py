@@ -106,7 +106,8 @@ def banner(services: Sequence[ApiService], *, host: str, port: int) -> str:
                 lines.append(f"    {credential.label}")
                 previous_label = credential.label
             lines.append(f"      {credential.how}: {credential.value}")
-    lines.append(f"\n  Control API: http://{host}:{port}/__mock (OpenAPI at /__mock/openapi.json)")
+    lines.append(f"\n  Docs (Swagger UI, offline): http://{host}:{port}/docs")
+    lines.append(f"  Control API: http://{host}:{port}/__mock (OpenAPI at /__mock/openapi.json)")
     return "\n".join(lines) + "\n"
 
 

@@ -317,3 +317,25 @@ def test_cors_origin_can_be_restricted() -> None:
     assert allowed.headers["access-control-allow-origin"] == "http://app.test"
     other = client.get("/stack-ai/connections/available", headers={"Origin": "http://evil.test"})
     assert "access-control-allow-origin" not in other.headers
+
+
+# ---------------------------------------------------------------- offline docs
+
+
+def test_docs_index_and_pages_are_served_offline(client: TestClient) -> None:
+    index = client.get("/docs")
+    assert index.status_code == 200 and "/docs/stack-ai" in index.text and "/docs/hookstream" in index.text
+    page = client.get("/docs/stack-ai")
+    assert page.status_code == 200
+    assert "/docs/static/swagger-ui-bundle.js" in page.text
+    assert "http" not in page.text.replace("http-equiv", "").split("<body>")[1].split("</script>")[0]
+    asset = client.get("/docs/static/swagger-ui-bundle.js")
+    assert asset.status_code == 200 and asset.headers["content-type"].startswith("text/javascript")
+    assert len(asset.content) > 100_000
+    assert client.get("/docs/static/../../etc/passwd").status_code == 404
+
+
+def test_docs_point_try_it_out_at_the_mock(client: TestClient) -> None:
+    document = client.get("/docs/hookstream/openapi.json").json()
+    assert document["servers"][0]["url"] == "/hookstream/v1"
+    assert document["paths"].keys() == client.app.state.services["hookstream"].spec.document["paths"].keys()
