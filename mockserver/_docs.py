@@ -81,6 +81,7 @@ class DocsApp:
     def _served_document(service: ApiService) -> dict[str, Any]:
         """The spec with its server pointed at the mock, so "Try it out" calls the mock."""
         document = copy.deepcopy(service.spec.document)
+        document.pop("jsonSchemaDialect", None)  # Swagger UI only renders the default OAS 3.1 dialect
         production = document.get("servers", [{}])[0].get("url", "")
         document["servers"] = [
             {"url": service.mount_path or "/", "description": f"mockserver (production: {production})"}

@@ -290,7 +290,10 @@ def _decide(state: StackAiState, request_id: str, decision: str, status: int) ->
 
 def _landing_page(state: StackAiState, request: Request) -> HTMLResponse:
     query = request.query_params
-    api_base = str(request.base_url).rstrip("/") + request.scope.get("root_path", "")
+    api_base = str(request.base_url).rstrip("/")
+    root_path = str(request.scope.get("root_path", ""))
+    if not api_base.endswith(root_path):  # older Starlette leaves the root path out of `base_url`
+        api_base += root_path
     if "error" in query:
         content = (
             "<h1>Access denied</h1>"
