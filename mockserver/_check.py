@@ -46,6 +46,28 @@ def iter_examples(spec: Spec) -> Iterator[tuple[str, str, Any]]:
     yield from walk(spec.document, "#", False)
 
 
+def check_links(spec: Spec) -> list[str]:
+    """Every link names an operation that exists and only parameters that operation declares."""
+    problems: list[str] = []
+    by_id = {operation.operation_id: operation for operation in spec.operations}
+    for operation in spec.operations:
+        for status, response in operation.responses.items():
+            raw, _ = spec.deref(spec.resolve_pointer(f"{operation.pointer}/responses/{status}"), "#")
+            for name, link in (raw.get("links") or {}).items():
+                link, _ = spec.deref(link, "#")
+                where = f"{spec.name}: link {name} of {operation.operation_id} {status}"
+                target = by_id.get(link.get("operationId", ""))
+                if target is None:
+                    problems.append(f"{where} names no known operation ({link.get('operationId')!r})")
+                    continue
+                declared = {p.name for p in target.parameters}
+                for parameter in link.get("parameters", {}):
+                    bare = parameter.split(".", 1)[-1]
+                    if bare not in declared:
+                        problems.append(f"{where}: {target.operation_id} has no parameter {parameter!r}")
+    return problems
+
+
 def check_spec(spec: Spec) -> list[str]:
     problems: list[str] = []
     try:
@@ -55,6 +77,7 @@ def check_spec(spec: Spec) -> list[str]:
     for name, schema in spec.document.get("components", {}).get("schemas", {}).items():
         for error in Draft202012Validator(Draft202012Validator.META_SCHEMA).iter_errors(schema):
             problems.append(f"{spec.name}: schema {name} is not valid JSON Schema: {error.message}")
+    problems.extend(check_links(spec))
     registry = build_registry(spec)
     format_checker = build_format_checker()
     for example_pointer, schema_pointer, value in iter_examples(spec):

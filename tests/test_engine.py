@@ -486,3 +486,17 @@ def test_paths_with_newlines_are_404_in_the_api_format(client: TestClient, path:
     response = client.get(path, headers={**stack_ai_headers(), **hookstream_headers()})
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/json"
+
+
+def test_check_reports_broken_links() -> None:
+    from mockserver._check import check_links
+    from mockserver._spec import parse_spec
+
+    document = yaml.safe_load((Path(__file__).resolve().parents[1] / "spec" / "hookstream.yaml").read_text())
+    assert check_links(parse_spec(document, name="hookstream")) == []
+    document["components"]["links"]["GetSource"]["parameters"] = {"nope": "$response.body#/source/id"}
+    document["components"]["links"]["GetConnection"]["operationId"] = "ghost"
+    problems = check_links(parse_spec(document, name="hookstream"))
+    assert (
+        len(problems) == 2 and any("'ghost'" in p for p in problems) and any("'nope'" in p for p in problems)
+    )
