@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 4010
 ARGS ?=
 
-.PHONY: run test lint check clean
+.PHONY: run test lint check fuzz clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# The contract fuzz suite with a far larger budget (hypothesis `deep` profile); not run in CI.
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=deep $(BIN)/python -m pytest tests/test_contract.py tests/test_stateful_contract.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check mockserver tests

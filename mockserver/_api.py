@@ -112,6 +112,9 @@ class ApiDefinition:
     name: ClassVar[str] = ""
     title: ClassVar[str] = ""
     validation_status: ClassVar[int] = 422
+    bookkeeping_keys: ClassVar[frozenset[str]] = frozenset()
+    """Top-level keys of `export_state` that count requests rather than hold data (a refused request may
+    move them; contract tests ignore them when they check that a refusal changed nothing)."""
 
     def add_arguments(self, group: argparse._ArgumentGroup) -> None:
         """Add this API's own `mockserver serve` options; they reach `create_state` as `options`."""

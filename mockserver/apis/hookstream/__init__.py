@@ -44,6 +44,7 @@ class HookstreamApi(ApiDefinition):
     name = "hookstream"
     title = "hookstream API"
     validation_status = 400
+    bookkeeping_keys = frozenset({"requests_served"})
 
     def add_arguments(self, group: argparse._ArgumentGroup) -> None:
         group.add_argument(
