@@ -95,6 +95,12 @@ class _Dispatcher:
         if scope["type"] != "http":
             return
         path = scope["path"]
+        for service in self._services:  # an API's own non-spec routes first (they may sit under /__mock)
+            if (
+                not service.mount_path or path.startswith(service.mount_path + "/")
+            ) and service.extra_route_for(scope):
+                await service(scope, receive, send)
+                return
         for mounted in self._mounted:
             mount = mounted.mount_path
             if not mount or path == mount or path.startswith(mount + "/"):

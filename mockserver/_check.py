@@ -51,7 +51,7 @@ def check_links(spec: Spec) -> list[str]:
     problems: list[str] = []
     by_id = {operation.operation_id: operation for operation in spec.operations}
     for operation in spec.operations:
-        for status, response in operation.responses.items():
+        for status in operation.responses:
             raw, _ = spec.deref(spec.resolve_pointer(f"{operation.pointer}/responses/{status}"), "#")
             for name, link in (raw.get("links") or {}).items():
                 link, _ = spec.deref(link, "#")

@@ -14,7 +14,7 @@ from http.cookies import CookieError, SimpleCookie
 from typing import Any
 from urllib.parse import parse_qsl
 
-from starlette.routing import Match
+from starlette.routing import BaseRoute, Match
 from starlette.types import Receive, Scope, Send
 
 from ._api import NO_BODY, ApiDefinition, MockResponse, OperationContext, Principal, Problem, Reason
@@ -160,14 +160,23 @@ class ApiService:
 
     # ------------------------------------------------------------------ ASGI
 
+    def extra_route_for(self, scope: Scope) -> tuple[BaseRoute, Scope] | None:
+        """The API's own non-spec route for this request, with the scope to hand it, if one matches."""
+        if not self._extra_routes:
+            return None
+        child_scope = {**scope, "root_path": scope.get("root_path", "") + self.mount_path}
+        for route in self._extra_routes:
+            match, matched_scope = route.matches(child_scope)
+            if match == Match.FULL:
+                return route, {**child_scope, **matched_scope}
+        return None
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self._extra_routes:
-            child_scope = {**scope, "root_path": scope.get("root_path", "") + self.mount_path}
-            for route in self._extra_routes:
-                match, matched_scope = route.matches(child_scope)
-                if match == Match.FULL:
-                    await route.handle({**child_scope, **matched_scope}, receive, send)
-                    return
+        extra = self.extra_route_for(scope)
+        if extra is not None:
+            route, route_scope = extra
+            await route.handle(route_scope, receive, send)
+            return
         started = time.perf_counter()
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         exchange = _Exchange(

@@ -2,7 +2,8 @@
 
 The stateful behaviour is split into small modules: `_seed` / `_state` (the store), `_catalogue`,
 `_connections`, `_filters`, `_access` and `_rbac` (roles and their enforcement), `_oauth` (the offline
-OAuth flow and its mock-only pages) and `_resources` (the lazy resource trees).
+OAuth flow and its mock-only pages), `_resources` (the lazy resource trees), `_snapshot` (export and
+import of the state) and `_health` (a mock-only route that flips a connection's health).
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from starlette.routing import BaseRoute
 
 from ..._api import ApiDefinition, Behaviour, Credential, MockResponse, Principal, Problem, Reason
 from ..._spec import SecurityScheme
-from . import _connections, _oauth, _rbac, _resources
-from ._masking import masked_input
+from . import _connections, _health, _oauth, _rbac, _resources
+from ._render import validation_item
 from ._seed import DEFAULT_CONNECTIONS, create_state
+from ._snapshot import export_snapshot, import_snapshot
 from ._state import StackAiState
 from ._users import TOKENS, USERS
 
@@ -45,8 +47,19 @@ class StackAiApi(ApiDefinition):
             seed=seed, connections=DEFAULT_CONNECTIONS if connections is None else int(connections)
         )
 
+    def export_state(self, state: Any) -> dict[str, Any]:
+        """Everything a response depends on, as plain JSON; credentials IN CLEAR (see `_snapshot.py`)."""
+        assert isinstance(state, StackAiState)
+        return export_snapshot(state)
+
+    def import_state(
+        self, snapshot: Mapping[str, Any], *, seed: int, options: Mapping[str, Any]
+    ) -> StackAiState:
+        """A new state from `export_state`'s output (the current one is untouched); ValueError says what is wrong."""
+        return import_snapshot(snapshot, seed=seed)
+
     def extra_routes(self, get_state: Callable[[], Any]) -> Sequence[BaseRoute]:
-        return _oauth.routes(get_state)
+        return (*_oauth.routes(get_state), *_health.routes(get_state, self.name))
 
     def behaviours(self) -> Mapping[str, Behaviour]:
         return {
@@ -98,7 +111,7 @@ class StackAiApi(ApiDefinition):
         if problem.status == 401:
             headers["WWW-Authenticate"] = "Bearer"
         if problem.reason in (Reason.VALIDATION, Reason.MALFORMED_BODY) and problem.violations:
-            detail: Any = [_validation_item(violation) for violation in problem.violations]
+            detail: Any = [validation_item(violation) for violation in problem.violations]
         else:
             detail = problem.message
         return MockResponse(problem.status, {"detail": detail}, headers)
@@ -109,18 +122,6 @@ def _non_negative(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError("must be 0 or more")
     return value
-
-
-def _validation_item(violation: Any) -> dict[str, Any]:
-    item: dict[str, Any] = {
-        "type": violation.kind,
-        "loc": list(violation.location),
-        "msg": violation.message,
-        "input": masked_input(violation.location, violation.input),
-    }
-    if violation.context:
-        item["ctx"] = dict(violation.context)
-    return item
 
 
 API = StackAiApi()

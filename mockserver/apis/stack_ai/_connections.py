@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from itertools import islice
 from typing import Any
@@ -41,7 +42,8 @@ def get_connections(ctx: OperationContext) -> MockResponse:
     connections = _visible(organization, Viewer(organization, user))
     if provider is not None:
         connections = (c for c in connections if c.provider_id == provider)
-    page = islice(connections, offset, offset + limit)
+    # The spec sets no maximum: an offset or limit beyond any list just means "to the end".
+    page = islice(connections, min(offset, sys.maxsize), min(offset + limit, sys.maxsize))
     return MockResponse(200, [connection_json(organization, c) for c in page])
 
 
@@ -182,6 +184,7 @@ def update_connection(ctx: OperationContext) -> MockResponse:
     data = merge_secrets(body["connection_provider_data"], connection.provider_data)
     if _secrets(data) != _secrets(connection.provider_data):
         connection.health_issue = None  # new credentials: the provider accepts them again
+        connection.health_forced = False  # and the health is derived from them again
     connection.name = body.get("name", DEFAULT_NAME)
     connection.provider_id = entry.provider_id
     connection.connection_type_id = entry.connection_type_id
@@ -208,6 +211,8 @@ def delete_connection(ctx: OperationContext) -> MockResponse:
 def _health_problem(connection: Connection) -> str | None:
     if connection.health_issue:
         return connection.health_issue
+    if connection.health_forced:
+        return None
     entry = BY_TYPE.get(connection.connection_type_id)
     if entry is None:
         return f"Unknown connection type '{connection.connection_type_id}'."
@@ -220,15 +225,21 @@ def _health_problem(connection: Connection) -> str | None:
     return None
 
 
-def get_connection_health(ctx: OperationContext) -> MockResponse:
-    """Inferred: `unhealthy` when credentials are missing or were seeded as revoked, `healthy` otherwise."""
-    state, _, connection, _ = load(ctx)
+def health_json(state: StackAiState, connection: Connection) -> dict[str, Any]:
     problem = _health_problem(connection)
-    body = {
+    return {
         "status": "unhealthy" if problem else "healthy",
         "checked_at": iso(max(state.clock.now, connection.updated_at)),
         "provider_id": connection.provider_id,
         "connection_id": connection.connection_id,
         "message": problem,
     }
-    return MockResponse(200, body)
+
+
+def get_connection_health(ctx: OperationContext) -> MockResponse:
+    """Inferred: `unhealthy` when credentials are missing or were seeded as revoked, `healthy` otherwise.
+
+    The mock-only route of `_health.py` can force either answer.
+    """
+    state, _, connection, _ = load(ctx)
+    return MockResponse(200, health_json(state, connection))

@@ -189,6 +189,7 @@ def update_connection_from_callback(ctx: OperationContext) -> MockResponse:
     connection.connection_type_id = entry.connection_type_id
     connection.provider_data = {**data, **tokens}
     connection.health_issue = None
+    connection.health_forced = False
     connection.updated_at = state.clock.tick()
     connection.updated_by = user.user_id
     return MockResponse(200, connection_json(organization, connection))

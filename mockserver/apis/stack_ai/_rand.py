@@ -68,6 +68,10 @@ class Weighted(Generic[T]):
         self.total = self.bounds[-1]
 
 
+MAX_DRAWS = 8 * (2**32 - 1)
+"""Values in one `Rand` stream: block numbers are 4 bytes."""
+
+
 class Rand:
     """A stream of 64-bit values: BLAKE2b of (key, block number), eight values per block."""
 
@@ -85,6 +89,20 @@ class Rand:
     @property
     def position(self) -> tuple[bytes, int, int]:
         return self._key, self._block, len(self._pool)
+
+    @property
+    def drawn(self) -> int:
+        """How many values were drawn so far (restores the stream with `skip_to`)."""
+        return self._block * 8 - len(self._pool)
+
+    def skip_to(self, drawn: int) -> None:
+        """Continue as if `drawn` values had been drawn since the stream was created."""
+        if not 0 <= drawn <= MAX_DRAWS:
+            raise ValueError(f"a stream holds 0 to {MAX_DRAWS} values")
+        self._block, remainder = divmod(drawn, 8)
+        self._pool = []
+        for _ in range(remainder):
+            self.next()
 
     def next(self) -> int:
         pool = self._pool

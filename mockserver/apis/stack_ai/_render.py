@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._masking import masked
+from ..._validation import Violation
+from ._masking import masked, masked_input
 from ._state import Connection, Organization, iso
 
 
@@ -22,3 +23,16 @@ def connection_json(organization: Organization, connection: Connection) -> dict[
         "connection_type_id": connection.connection_type_id,
         "connection_provider_data": masked(connection.provider_data),
     }
+
+
+def validation_item(violation: Violation) -> dict[str, Any]:
+    """One item of a FastAPI 422 `detail` list (secrets in `input` masked)."""
+    item: dict[str, Any] = {
+        "type": violation.kind,
+        "loc": list(violation.location),
+        "msg": violation.message,
+        "input": masked_input(violation.location, violation.input),
+    }
+    if violation.context:
+        item["ctx"] = dict(violation.context)
+    return item

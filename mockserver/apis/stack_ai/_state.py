@@ -107,6 +107,8 @@ class Connection:
     group_roles: dict[str, list[str]] = field(default_factory=dict)
     health_issue: str | None = None
     """Why the provider would reject the stored credentials (seeded for some connections), or None."""
+    health_forced: bool = False
+    """Reported healthy whatever the stored credentials (set by the mock-only health route, see `_health.py`)."""
     tree: str = "small"
     """Size class of the connection's resource tree: `small`, `medium` or `large` (see `_resources.py`)."""
     refreshes: int = 0
