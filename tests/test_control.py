@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import concurrent.futures
+import signal
+import socket
+import subprocess
+import sys
 import time
+from pathlib import Path
 
+import httpx
 import pytest
 from conftest import hookstream_headers, make_client, stack_ai_headers
 from hypothesis import given
@@ -339,3 +345,63 @@ def test_docs_point_try_it_out_at_the_mock(client: TestClient) -> None:
     document = client.get("/docs/hookstream/openapi.json").json()
     assert document["servers"][0]["url"] == "/hookstream/v1"
     assert document["paths"].keys() == client.app.state.services["hookstream"].spec.document["paths"].keys()
+
+
+# ---------------------------------------------------------------- a real restart
+
+
+def _serve(port: int, state_file: Path) -> subprocess.Popen[bytes]:
+    command = [
+        sys.executable,
+        "-m",
+        "mockserver",
+        "serve",
+        "--port",
+        str(port),
+        "--state-file",
+        str(state_file),
+        "--log-level",
+        "warning",
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if (
+                httpx.get(f"http://127.0.0.1:{port}/stack-ai/connections/available", timeout=1).status_code
+                == 200
+            ):
+                return process
+        except httpx.TransportError:
+            time.sleep(0.1)
+    process.kill()
+    raise AssertionError("the server did not start")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_save_kill_start_keeps_the_state(tmp_path: Path) -> None:
+    state_file = tmp_path / "state.json"
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    first = _serve(port, state_file)
+    try:
+        created = httpx.post(f"{base}{CONNECTIONS}", json=NEW_CONNECTION, headers=stack_ai_headers())
+        assert created.status_code == 201
+        saved = httpx.post(f"{base}/__mock/state/save")
+        assert saved.status_code == 200 and saved.json()["bytes"] > 0
+    finally:
+        first.send_signal(signal.SIGKILL)  # no shutdown hook runs: only the explicit save counts
+        first.wait()
+    assert [p.name for p in tmp_path.iterdir()] == ["state.json"]  # no temporary file left behind
+    second = _serve(port, state_file)
+    try:
+        listed = httpx.get(f"{base}{CONNECTIONS}", headers=stack_ai_headers()).json()
+        assert created.json()["connection_id"] in {c["connection_id"] for c in listed}
+    finally:
+        second.terminate()
+        second.wait()
