@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +56,16 @@ def not_found(what: str) -> Problem:
 
 def conflict(message: str) -> Problem:
     return Problem(409, message, "conflict")
+
+
+def slug_conflict(
+    kind: str, records: Iterable[Any], *, org_id: str, env_id: str, slug: str, other_than: str = ""
+) -> Problem | None:
+    """The 409 for a slug another source or destination of the same environment already uses (inferred)."""
+    taken = any(
+        r.slug == slug and r.org_id == org_id and r.env_id == env_id and r.id != other_than for r in records
+    )
+    return conflict(f"A {kind} with slug '{slug}' already exists in this environment") if taken else None
 
 
 def in_use(kind: str, connections: Sequence[Connection]) -> Problem:

@@ -7,32 +7,21 @@ from typing import Any
 from ..._api import MockResponse, OperationContext, Problem
 from ._common import (
     caller_of,
-    conflict,
     deleted,
     in_use,
     invalid,
     json_response,
     not_found,
+    slug_conflict,
     state_of,
     store_of,
 )
 from ._present import destination_body
 from ._state import rate_limited
-from ._store import Destination, Store
+from ._store import Destination
 
 DEFAULT_RETRY_INTERVALS = (30, 300, 1800, 7200, 86400)
 _URL_REQUIRED = "body.url is required when type is http"
-
-
-def _slug_taken(store: Store, org_id: str, env_id: str, slug: str, *, other_than: str = "") -> bool:
-    return any(
-        d.slug == slug and d.org_id == org_id and d.env_id == env_id and d.id != other_than
-        for d in store.destinations.values()
-    )
-
-
-def _slug_conflict(slug: str) -> Problem:
-    return conflict(f"A destination with slug '{slug}' already exists in this environment")
 
 
 @rate_limited()
@@ -58,8 +47,15 @@ def create_destination(ctx: OperationContext) -> MockResponse | Problem:
     kind = body.get("type", "http")
     if kind == "http" and "url" not in body:
         return invalid([_URL_REQUIRED])
-    if _slug_taken(store, caller.org_id, caller.env_id, body["slug"]):
-        return _slug_conflict(body["slug"])
+    taken = slug_conflict(
+        "destination",
+        store.destinations.values(),
+        org_id=caller.org_id,
+        env_id=caller.env_id,
+        slug=body["slug"],
+    )
+    if taken is not None:
+        return taken
     limit = state.destination_limit
     if limit is not None and sum(d.org_id == caller.org_id for d in store.destinations.values()) >= limit:
         return Problem(403, "Destination limit reached for your plan", "plan_limit")
@@ -115,10 +111,16 @@ def update_destination(ctx: OperationContext) -> MockResponse | Problem:
     if changes.get("type", destination.type) == "http" and changes.get("url", destination.url) is None:
         return invalid([_URL_REQUIRED])
     slug = changes.get("slug")
-    if slug is not None and _slug_taken(
-        store, destination.org_id, destination.env_id, slug, other_than=destination.id
-    ):
-        return _slug_conflict(slug)
+    taken = slug is not None and slug_conflict(
+        "destination",
+        store.destinations.values(),
+        org_id=destination.org_id,
+        env_id=destination.env_id,
+        slug=slug,
+        other_than=destination.id,
+    )
+    if taken:
+        return taken
     for name, value in changes.items():
         setattr(destination, name, list(value) if name == "retry_intervals" else value)
     destination.updated_at = store.tick()

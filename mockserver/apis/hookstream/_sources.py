@@ -5,22 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from ..._api import MockResponse, OperationContext, Problem
-from ._common import caller_of, conflict, deleted, in_use, json_response, not_found, store_of
+from ._common import caller_of, deleted, in_use, json_response, not_found, slug_conflict, store_of
 from ._present import source_body
 from ._state import rate_limited
-from ._store import Source, Store
+from ._store import Source
 from ._templates import BY_ID, TEMPLATES
-
-
-def _slug_taken(store: Store, org_id: str, env_id: str, slug: str, *, other_than: str = "") -> bool:
-    return any(
-        s.slug == slug and s.org_id == org_id and s.env_id == env_id and s.id != other_than
-        for s in store.sources.values()
-    )
-
-
-def _slug_conflict(slug: str) -> Problem:
-    return conflict(f"A source with slug '{slug}' already exists in this environment")
 
 
 @rate_limited()
@@ -50,8 +39,11 @@ def create_source(ctx: OperationContext) -> MockResponse | Problem:
     store = store_of(ctx)
     caller = caller_of(ctx)
     body: dict[str, Any] = ctx.body
-    if _slug_taken(store, caller.org_id, caller.env_id, body["slug"]):
-        return _slug_conflict(body["slug"])
+    taken = slug_conflict(
+        "source", store.sources.values(), org_id=caller.org_id, env_id=caller.env_id, slug=body["slug"]
+    )
+    if taken is not None:
+        return taken
     template = BY_ID.get(body.get("template", ""))
     secret = body.get("verification_secret")
     verification_type = body.get("verification_type", template.verification_type if template else None)
@@ -105,8 +97,16 @@ def update_source(ctx: OperationContext) -> MockResponse | Problem:
     source = _owned(ctx)
     changes: dict[str, Any] = dict(ctx.body)
     slug = changes.get("slug")
-    if slug is not None and _slug_taken(store, source.org_id, source.env_id, slug, other_than=source.id):
-        return _slug_conflict(slug)
+    taken = slug is not None and slug_conflict(
+        "source",
+        store.sources.values(),
+        org_id=source.org_id,
+        env_id=source.env_id,
+        slug=slug,
+        other_than=source.id,
+    )
+    if taken:
+        return taken
     for name, value in changes.items():
         setattr(source, name, value)
     source.updated_at = store.tick()
