@@ -130,6 +130,11 @@ class ApiDefinition:
         """The state a snapshot from `export_state` describes; `ValueError` names what is wrong with it."""
         raise ValueError(f"{self.name} cannot import state")
 
+    def fixture_cases(self) -> Any:
+        """The scripted exchanges `mockserver fixtures generate` records for this API (an `ApiCases`), or
+        `None` for none."""
+        return None
+
     def extra_routes(self, get_state: Callable[[], Any]) -> Sequence[BaseRoute]:
         """Starlette routes outside the spec (an OAuth consent page, say), relative to the API's mount path.
 

@@ -1,4 +1,4 @@
-"""The `mockserver` command: `serve` and `check`."""
+"""The `mockserver` command: `serve` and `check` (and `fixtures generate`, `record`, `replay`)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ._app import ALL_APIS, DEFAULT_SPEC_DIR, MockConfig, build_services, create_app, discover_apis
 from ._check import check_specs
+from ._commands import add_commands, run_command
 from ._runtime import parse_latency
 from ._service import ApiService
 
@@ -80,6 +81,7 @@ def _parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="validate the spec files and every example in them")
     check.add_argument("--spec-dir", type=Path, default=DEFAULT_SPEC_DIR, help=argparse.SUPPRESS)
+    add_commands(commands)  # fixtures generate, record, replay
     return parser
 
 
@@ -120,6 +122,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(problem, file=sys.stderr)
         print("specs OK" if not problems else f"{len(problems)} problem(s)")
         return 1 if problems else 0
+    outcome = run_command(args)
+    if outcome is not None:
+        return outcome
     if args.command != "serve":
         parser.print_help()
         return 2

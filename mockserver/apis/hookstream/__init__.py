@@ -81,6 +81,11 @@ class HookstreamApi(ApiDefinition):
         state.requests_served = served
         return state
 
+    def fixture_cases(self) -> Any:
+        from ._fixture_cases import cases  # imported late: it builds on the engine's fixture runner
+
+        return cases()
+
     def behaviours(self) -> Mapping[str, Behaviour]:
         return {
             "listConnections": _connections.list_connections,

@@ -61,6 +61,11 @@ class StackAiApi(ApiDefinition):
     def extra_routes(self, get_state: Callable[[], Any]) -> Sequence[BaseRoute]:
         return (*_oauth.routes(get_state), *_health.routes(get_state, self.name))
 
+    def fixture_cases(self) -> Any:
+        from ._fixture_cases import cases  # imported late: it builds on the engine's fixture runner
+
+        return cases()
+
     def behaviours(self) -> Mapping[str, Behaviour]:
         return {
             "get_available_connections": _connections.get_available_connections,

@@ -1,0 +1,389 @@
+"""Stack AI's documented cases, as scripts against a seeded mock (alice is the default user).
+
+Besides the derived 401 and 415: an unknown connection id (404), an id that is not a UUID and bad bodies or
+queries (422), bob as a viewer or an editor where more is needed (403), OAuth codes from the consent page
+(`&decision=allow`) or that nobody issued (400).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from ..._fixtures import ApiCases, Call, CaseBook, GenerationError, Session, with_derived
+from ._users import USERS
+
+UNKNOWN_UUID = "00000000-0000-4000-8000-000000000000"
+NOT_AN_ID = "not-an-id"
+
+# Mock-only provider secrets sent in request bodies; they are redacted in the files like real ones would be.
+GDRIVE_TOKENS = {
+    "access_token": "ya29.a0AfB_fixture-access-token-not-a-secret",
+    "refresh_token": "1//0gfixture-refresh-token-not-a-secret",
+    "scope": "https://www.googleapis.com/auth/drive.readonly",
+    "token_type": "Bearer",
+}
+
+
+def _stack_ai_user_id(key: str) -> str:
+    return next(user.user_id for user in USERS if user.key == key)
+
+
+def _connections(s: Session, user: str = "alice") -> list[dict[str, Any]]:
+    listed: list[dict[str, Any]] = s.get("/connections", user=user)
+    return listed
+
+
+def _gdrive_connection(s: Session) -> str:
+    return str(next(c["connection_id"] for c in _connections(s) if c["provider_id"] == "gdrive"))
+
+
+def _role_of(s: Session, user: str, connection_id: str) -> str | None:
+    response = s.send(s.call("GET", f"/api/v1/connections/{connection_id}/rbac", user=user))
+    if response.status == 404:
+        return None
+    role = response.json()["current_user_effective_role"]
+    return str(role) if role is not None else None
+
+
+def _connection_where(s: Session, user: str, role: str, provider: str | None = None) -> dict[str, Any]:
+    """A connection of alice's organization on which `user` has exactly `role` (of `provider` if given)."""
+    for connection in _connections(s):
+        if provider is not None and connection["provider_id"] != provider:
+            continue
+        if _role_of(s, user, connection["connection_id"]) == role:
+            return connection
+    raise GenerationError(f"no connection where {user} is {role}")
+
+
+def _oauth_code(s: Session, user: str, provider: str = "gdrive") -> str:
+    """Start the OAuth flow as `user`, allow it on the consent page, and return the code."""
+    body = {
+        "name": "Marketing Drive",
+        "provider_id": provider,
+        "connection_type_id": provider,
+        "connection_provider_data": {},
+    }
+    url = str(s.expect(s.call("POST", "/connections/oauth/start", user=user, json_body=body)))
+    parts = urlsplit(url)
+    query = [(k, v) for k, values in parse_qs(parts.query).items() for v in values]
+    response = s.send(s.call("GET", parts.path, anonymous=True, query=[*query, ("decision", "allow")]))
+    location = response.header("location")
+    if response.status not in (302, 303) or location is None:
+        raise GenerationError(f"the consent page answered {response.status}: {response.body[:300]!r}")
+    return parse_qs(urlsplit(location).query)["code"][0]
+
+
+def _gdrive_body(name: str = "Team Drive") -> dict[str, Any]:
+    return {
+        "name": name,
+        "provider_id": "gdrive",
+        "connection_type_id": "gdrive",
+        "connection_provider_data": dict(GDRIVE_TOKENS),
+    }
+
+
+def _explicit() -> CaseBook:
+    book = CaseBook()
+    add = book.add
+
+    def by_id(operation_id: str, method: str, suffix: str = "", *, body: Any = None) -> None:
+        """404 (an unknown id) and 422 (an id that is not a UUID) of an operation on one connection."""
+        kwargs: dict[str, Any] = {} if body is None else {"json_body": body}
+
+        def call(s: Session, connection_id: str) -> Call:
+            return s.call(method, f"/connections/{connection_id}{suffix}", **kwargs)
+
+        add(operation_id, 404, "not-found", "An id no connection has.")(lambda s: call(s, UNKNOWN_UUID))
+        add(operation_id, 422, "invalid-id", "A connection id that is not a UUID: FastAPI's 422 item.")(
+            lambda s: call(s, NOT_AN_ID)
+        )
+
+    # ------------------------------------------------ connections
+    add("get_available_connections", 200, "ok", "The provider catalogue (no authentication).")(
+        lambda s: s.call("GET", "/connections/available", anonymous=True)
+    )
+    add("get_connections", 200, "ok", "Alice's first five connections, oldest first.")(
+        lambda s: s.call("GET", "/connections", query={"limit": 5})
+    )
+    add("get_connections", 422, "invalid-limit", "A limit that is not an integer.")(
+        lambda s: s.call("GET", "/connections", query={"limit": "abc"})
+    )
+    add(
+        "create_connection",
+        201,
+        "created",
+        "A Google Drive connection with OAuth tokens (masked in the answer).",
+    )(lambda s: s.call("POST", "/connections", json_body=_gdrive_body()))
+    add("create_connection", 422, "unknown-provider", "A provider outside the catalogue.")(
+        lambda s: s.call("POST", "/connections", json_body={**_gdrive_body(), "provider_id": "myspace"})
+    )
+    add("get_connection_by_id", 200, "ok", "One of alice's connections.")(
+        lambda s: s.call("GET", f"/connections/{_gdrive_connection(s)}")
+    )
+    by_id("get_connection_by_id", "GET")
+    add("update_connection", 200, "ok", "Replace a Google Drive connection's name and tokens.")(
+        lambda s: s.call(
+            "PUT", f"/connections/{_gdrive_connection(s)}", json_body=_gdrive_body("Renamed Drive")
+        )
+    )
+    add("update_connection", 403, "viewer", "Bob is only a viewer of this connection.")(
+        lambda s: s.call(
+            "PUT",
+            f"/connections/{_connection_where(s, 'bob', 'viewer', 'gdrive')['connection_id']}",
+            user="bob",
+            json_body=_gdrive_body(),
+        )
+    )
+    by_id("update_connection", "PUT", body=_gdrive_body())
+    add("delete_connection", 204, "deleted", "Alice (an organization admin) deletes a connection.")(
+        lambda s: s.call("DELETE", f"/connections/{_gdrive_connection(s)}")
+    )
+    add("delete_connection", 403, "editor", "Bob is an editor of this connection; deleting takes an admin.")(
+        lambda s: s.call(
+            "DELETE", f"/connections/{_connection_where(s, 'bob', 'editor')['connection_id']}", user="bob"
+        )
+    )
+    by_id("delete_connection", "DELETE")
+    add("patch_connection", 200, "ok", "Rename a connection.")(
+        lambda s: s.call("PATCH", f"/connections/{_gdrive_connection(s)}", json_body={"name": "Renamed"})
+    )
+    add("patch_connection", 403, "viewer", "Bob is only a viewer of this connection.")(
+        lambda s: s.call(
+            "PATCH",
+            f"/connections/{_connection_where(s, 'bob', 'viewer')['connection_id']}",
+            user="bob",
+            json_body={"name": "Renamed"},
+        )
+    )
+    by_id("patch_connection", "PATCH", body={"name": "Renamed"})
+    add("get_connection_health", 200, "ok", "The health of a connection.")(
+        lambda s: s.call("GET", f"/connections/{_gdrive_connection(s)}/health")
+    )
+    by_id("get_connection_health", "GET", "/health")
+
+    # ------------------------------------------------ OAuth
+    start_body = {
+        "name": "Marketing Drive",
+        "provider_id": "gdrive",
+        "connection_type_id": "gdrive",
+        "connection_provider_data": {"redirect_uri": "http://localhost:3000/oauth/done", "state": "xyz"},
+    }
+    add("get_oauth_url", 200, "ok", "The consent page URL for a new Google Drive connection.")(
+        lambda s: s.call("POST", "/connections/oauth/start", json_body=start_body)
+    )
+    add("get_oauth_url", 422, "unknown-provider", "A provider outside the catalogue.")(
+        lambda s: s.call(
+            "POST", "/connections/oauth/start", json_body={**start_body, "provider_id": "myspace"}
+        )
+    )
+    callback_body = {
+        "name": "Marketing Drive",
+        "provider_id": "gdrive",
+        "connection_type_id": "gdrive",
+        "connection_provider_data": {},
+    }
+    add("create_connection_from_callback", 201, "created", "The code from an allowed consent page.")(
+        lambda s: s.call(
+            "POST",
+            "/connections/oauth/callback",
+            query={"code": _oauth_code(s, "alice")},
+            json_body=callback_body,
+        )
+    )
+    add("create_connection_from_callback", 400, "unknown-code", "A code the consent page never issued.")(
+        lambda s: s.call(
+            "POST", "/connections/oauth/callback", query={"code": "4/0Anope"}, json_body=callback_body
+        )
+    )
+    add("create_connection_from_callback", 422, "missing-code", "No code in the query.")(
+        lambda s: s.call("POST", "/connections/oauth/callback", json_body=callback_body)
+    )
+    reauthorize = {"provider_id": "gdrive", "connection_type_id": "gdrive", "connection_provider_data": {}}
+
+    def reauthorize_call(s: Session, connection_id: str, code: str, user: str = "alice") -> Call:
+        return s.call(
+            "PUT",
+            f"/connections/oauth/callback/{connection_id}",
+            user=user,
+            query={"code": code},
+            json_body=reauthorize,
+        )
+
+    add(
+        "update_connection_from_callback",
+        200,
+        "ok",
+        "Re-authorize a Google Drive connection with a new code.",
+    )(lambda s: reauthorize_call(s, _gdrive_connection(s), _oauth_code(s, "alice")))
+    add("update_connection_from_callback", 400, "unknown-code", "A code the consent page never issued.")(
+        lambda s: reauthorize_call(s, _gdrive_connection(s), "4/0Anope")
+    )
+    add(
+        "update_connection_from_callback",
+        403,
+        "viewer",
+        "Bob, a viewer of the connection, with his own code.",
+    )(
+        lambda s: reauthorize_call(
+            s, _connection_where(s, "bob", "viewer", "gdrive")["connection_id"], _oauth_code(s, "bob"), "bob"
+        )
+    )
+    add("update_connection_from_callback", 404, "not-found", "An id no connection has.")(
+        lambda s: reauthorize_call(s, UNKNOWN_UUID, _oauth_code(s, "alice"))
+    )
+    add("update_connection_from_callback", 422, "missing-code", "No code in the query.")(
+        lambda s: s.call("PUT", f"/connections/oauth/callback/{_gdrive_connection(s)}", json_body=reauthorize)
+    )
+
+    # ------------------------------------------------ resources
+    def first_resource(s: Session, connection_id: str) -> str:
+        page = s.get(f"/connections/{connection_id}/resources/children", page_size=1)
+        return str(page["data"][0]["resource_id"])
+
+    def resources_call(s: Session) -> Call:
+        connection_id = _gdrive_connection(s)
+        return s.call(
+            "GET",
+            f"/connections/{connection_id}/resources",
+            query={"resource_ids": first_resource(s, connection_id)},
+        )
+
+    add("get_connection_resources", 200, "ok", "Resources by id.")(resources_call)
+    by_id("get_connection_resources", "GET", "/resources")
+    add("get_children_resources", 200, "ok", "The first page of the root folder, three items.")(
+        lambda s: s.call(
+            "GET", f"/connections/{_gdrive_connection(s)}/resources/children", query={"page_size": 3}
+        )
+    )
+    add("get_children_resources", 404, "not-found", "An id no connection has.")(
+        lambda s: s.call("GET", f"/connections/{UNKNOWN_UUID}/resources/children")
+    )
+    add("get_children_resources", 422, "tampered-cursor", "A cursor the mock did not sign.")(
+        lambda s: s.call(
+            "GET", f"/connections/{_gdrive_connection(s)}/resources/children", query={"cursor": "AAAA"}
+        )
+    )
+    add("search_resources", 200, "ok", "Search the whole tree, four items per page.")(
+        lambda s: s.call(
+            "GET",
+            f"/connections/{_gdrive_connection(s)}/resources/search",
+            query={"query": "re", "page_size": 4},
+        )
+    )
+    add("search_resources", 404, "not-found", "An id no connection has.")(
+        lambda s: s.call("GET", f"/connections/{UNKNOWN_UUID}/resources/search", query={"query": "re"})
+    )
+    add("search_resources", 422, "missing-query", "No query parameter.")(
+        lambda s: s.call("GET", f"/connections/{_gdrive_connection(s)}/resources/search")
+    )
+
+    # ------------------------------------------------ paginated list and RBAC
+    add("get_paginated_connections", 200, "ok", "Sorted by name, filtered by provider, five per page.")(
+        lambda s: s.call(
+            "GET",
+            "/api/v1/connections",
+            query=[("limit", "5"), ("sort_by", "name"), ("sort_dir", "asc"), ("provider_id__eq", "gdrive")],
+        )
+    )
+    add("get_paginated_connections", 422, "invalid-filter", "A filter whose value is not a datetime.")(
+        lambda s: s.call("GET", "/api/v1/connections", query={"created_at__gt": "soon"})
+    )
+    add("get_connection_rbac", 200, "ok", "Who has which role on a connection.")(
+        lambda s: s.call("GET", f"/api/v1/connections/{_gdrive_connection(s)}/rbac")
+    )
+
+    def rbac_by_id(operation_id: str, method: str, suffix: str, **kwargs: Any) -> None:
+        add(operation_id, 404, "not-found", "An id no connection has.")(
+            lambda s: s.call(method, f"/api/v1/connections/{UNKNOWN_UUID}{suffix}", **kwargs)
+        )
+        add(operation_id, 422, "invalid-id", "A connection id that is not a UUID.")(
+            lambda s: s.call(method, f"/api/v1/connections/{NOT_AN_ID}{suffix}", **kwargs)
+        )
+
+    rbac_by_id("get_connection_rbac", "GET", "/rbac")
+    grant = {"subject_type": "user", "role": "viewer", "subject_id": _stack_ai_user_id("bob")}
+    add("update_connection_rbac", 200, "ok", "Grant bob the viewer role.")(
+        lambda s: s.call("PUT", f"/api/v1/connections/{_gdrive_connection(s)}/rbac", json_body=grant)
+    )
+    add("update_connection_rbac", 403, "editor", "Bob is an editor; managing access takes an admin.")(
+        lambda s: s.call(
+            "PUT",
+            f"/api/v1/connections/{_connection_where(s, 'bob', 'editor')['connection_id']}/rbac",
+            user="bob",
+            json_body={**grant, "role": "admin"},
+        )
+    )
+    add("update_connection_rbac", 422, "invalid-role", "A role that does not exist.")(
+        lambda s: s.call(
+            "PUT", f"/api/v1/connections/{_gdrive_connection(s)}/rbac", json_body={**grant, "role": "owner"}
+        )
+    )
+    add("update_connection_rbac", 404, "not-found", "An id no connection has.")(
+        lambda s: s.call("PUT", f"/api/v1/connections/{UNKNOWN_UUID}/rbac", json_body=grant)
+    )
+
+    def existing_grant(s: Session, connection_id: str) -> list[tuple[str, str]]:
+        rbac = s.get(f"/api/v1/connections/{connection_id}/rbac")
+        for subject_type, roles in (("user", rbac["user_roles"]), ("group", rbac["group_roles"])):
+            for subjects in roles.values():
+                if subjects:
+                    return [("subject_type", subject_type), ("subject_id", subjects[0])]
+        raise GenerationError(f"connection {connection_id} has no grant")
+
+    def unshare(s: Session, connection_id: str, user: str = "alice") -> Call:
+        return s.call(
+            "DELETE",
+            f"/api/v1/connections/{connection_id}/rbac",
+            user=user,
+            query=existing_grant(s, connection_id),
+        )
+
+    add("delete_connection_rbac", 204, "deleted", "Remove a user's grant.")(
+        lambda s: unshare(s, _gdrive_connection(s))
+    )
+    add("delete_connection_rbac", 403, "editor", "Bob is an editor; managing access takes an admin.")(
+        lambda s: unshare(s, _connection_where(s, "bob", "editor")["connection_id"], "bob")
+    )
+    add("delete_connection_rbac", 404, "not-found", "An id no connection has.")(
+        lambda s: s.call(
+            "DELETE",
+            f"/api/v1/connections/{UNKNOWN_UUID}/rbac",
+            query={"subject_type": "user", "subject_id": _stack_ai_user_id("bob")},
+        )
+    )
+    add("delete_connection_rbac", 422, "missing-subject", "No subject_type or subject_id.")(
+        lambda s: s.call("DELETE", f"/api/v1/connections/{_gdrive_connection(s)}/rbac")
+    )
+    role = {"role": "viewer"}
+    add("update_connection_organization_role", 200, "ok", "Everyone in the organization may view.")(
+        lambda s: s.call(
+            "PATCH", f"/api/v1/connections/{_gdrive_connection(s)}/organization-role", json_body=role
+        )
+    )
+    add(
+        "update_connection_organization_role",
+        403,
+        "editor",
+        "Bob is an editor; managing access takes an admin.",
+    )(
+        lambda s: s.call(
+            "PATCH",
+            f"/api/v1/connections/{_connection_where(s, 'bob', 'editor')['connection_id']}/organization-role",
+            user="bob",
+            json_body=role,
+        )
+    )
+    add("update_connection_organization_role", 422, "invalid-role", "A role that does not exist.")(
+        lambda s: s.call(
+            "PATCH",
+            f"/api/v1/connections/{_gdrive_connection(s)}/organization-role",
+            json_body={"role": "god"},
+        )
+    )
+    rbac_by_id("update_connection_organization_role", "PATCH", "/organization-role", json_body=role)
+    return book
+
+
+def cases() -> ApiCases:
+    return ApiCases(api="stack-ai", default_user="alice", cases=with_derived("stack-ai", _explicit()))
