@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 4010
 ARGS ?=
 
-.PHONY: run test lint check fuzz clean
+.PHONY: run test lint check fuzz clean bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ lint: $(STAMP)
 
 check: $(STAMP)
 	$(BIN)/mockserver check
+
+# Not run in CI: loads the mock and a bare Starlette app with wrk on 127.0.0.1 (about 7 minutes), writes
+# bench/RESULTS.md. Installs wrk (apt-get) and py-spy (pip, into .venv) if missing; Prism (npx) is optional.
+bench: $(STAMP)
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info
