@@ -15,6 +15,7 @@ PARAMETER_LOCATIONS = ("path", "query", "header", "cookie")
 DEFAULT_STYLES = {"path": "simple", "query": "form", "header": "simple", "cookie": "form"}
 
 JsonPointer = str
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when PyYAML was built with it
 
 
 class SpecError(ValueError):
@@ -148,7 +149,7 @@ class Spec:
 
 def load_spec(path: Path, *, name: str) -> Spec:
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
     except (OSError, yaml.YAMLError) as exc:
         raise SpecError(f"cannot read {path}: {exc}") from exc
     if not isinstance(document, dict) or not str(document.get("openapi", "")).startswith("3.1"):
