@@ -197,6 +197,11 @@ class ApiService:
             await asyncio.sleep(latency)
         self._record(exchange, response, started)
         if exchange.fault is not None and exchange.fault.drop:
+            # Servers answer an app that fails before its response starts with a 500; failing after the
+            # start makes them close the connection mid-response, which is the drop a client should see.
+            await send(
+                {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"64")]}
+            )
             raise DroppedConnection(f"fault {exchange.fault.id} dropped the connection")
         await self._send(response, scope, send)
 

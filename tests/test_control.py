@@ -405,3 +405,17 @@ def test_save_kill_start_keeps_the_state(tmp_path: Path) -> None:
     finally:
         second.terminate()
         second.wait()
+
+
+def test_a_drop_fault_cuts_a_real_connection(tmp_path: Path) -> None:
+    port = _free_port()
+    server = _serve(port, tmp_path / "state.json")
+    try:
+        rule = {"operation_id": "get_available_connections", "drop": True, "times": 1}
+        assert httpx.post(f"http://127.0.0.1:{port}/__mock/faults", json=rule).status_code == 201
+        with pytest.raises(httpx.TransportError):
+            httpx.get(f"http://127.0.0.1:{port}/stack-ai/connections/available")
+        assert httpx.get(f"http://127.0.0.1:{port}/stack-ai/connections/available").status_code == 200
+    finally:
+        server.terminate()
+        server.wait()
