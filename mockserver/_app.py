@@ -96,11 +96,12 @@ class _Dispatcher:
             return
         path = scope["path"]
         for service in self._services:  # an API's own non-spec routes first (they may sit under /__mock)
-            if (
-                not service.mount_path or path.startswith(service.mount_path + "/")
-            ) and service.extra_route_for(scope):
-                await service(scope, receive, send)
-                return
+            if not service.mount_path or path.startswith(service.mount_path + "/"):
+                extra = service.extra_route_for(scope)
+                if extra is not None:
+                    route, route_scope = extra
+                    await route.handle(route_scope, receive, send)
+                    return
         for mounted in self._mounted:
             mount = mounted.mount_path
             if not mount or path == mount or path.startswith(mount + "/"):

@@ -85,12 +85,12 @@ def _array_items_types(spec: Spec, schema: Mapping[str, Any]) -> set[str]:
     return schema_types(spec, resolved.get("items", {})) if "items" in resolved else {"string"}
 
 
-def _property_types(spec: Spec, schema: Mapping[str, Any], key: str) -> set[str]:
+def _object_property_types(spec: Spec, schema: Mapping[str, Any]) -> dict[str, frozenset[str]]:
     resolved = spec.resolve_schema(schema)
-    if key in resolved.get("properties", {}):
-        return schema_types(spec, resolved["properties"][key])
+    types = {name: frozenset(schema_types(spec, sub)) for name, sub in resolved.get("properties", {}).items()}
     additional = resolved.get("additionalProperties")
-    return schema_types(spec, additional) if isinstance(additional, Mapping) else {"string"}
+    types[""] = frozenset(schema_types(spec, additional) if isinstance(additional, Mapping) else {"string"})
+    return types
 
 
 def _split(text: str, style: str) -> list[str]:
@@ -105,15 +105,16 @@ class _CompiledParameter:
     item_types: frozenset[str]
     has_default: bool
     default: Any
+    property_types: Mapping[str, frozenset[str]]
+    """For a form-exploded object: the types of its named properties, and of any other key under ""."""
 
 
 class ParameterReader:
     """Reads the declared parameters of one operation from a request."""
 
-    __slots__ = ("_compiled", "_declared_query", "_spec")
+    __slots__ = ("_compiled", "_declared_query")
 
     def __init__(self, spec: Spec, parameters: Sequence[Parameter]) -> None:
-        self._spec = spec
         self._declared_query = frozenset(p.name for p in parameters if p.location == "query")
         compiled = []
         for parameter in parameters:
@@ -125,6 +126,7 @@ class ParameterReader:
                     item_types=frozenset(_array_items_types(spec, parameter.schema)),
                     has_default="default" in schema,
                     default=schema.get("default"),
+                    property_types=_object_property_types(spec, parameter.schema),
                 )
             )
         self._compiled = tuple(compiled)
@@ -168,10 +170,9 @@ class ParameterReader:
             extra = {key: value for key, value in query if key not in self._declared_query}
             if not extra:
                 return False, None
-            spec = self._spec
+            types = compiled.property_types
             return True, {
-                key: coerce_scalar(value, _property_types(spec, parameter.schema, key))
-                for key, value in extra.items()
+                key: coerce_scalar(value, types.get(key, types[""])) for key, value in extra.items()
             }
         occurrences = [value for key, value in query if key == parameter.name]
         if not occurrences:

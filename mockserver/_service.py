@@ -172,11 +172,7 @@ class ApiService:
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        extra = self.extra_route_for(scope)
-        if extra is not None:
-            route, route_scope = extra
-            await route.handle(route_scope, receive, send)
-            return
+        """Answers a request for the spec's operations; the dispatcher has already tried `extra_route_for`."""
         started = time.perf_counter()
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         exchange = _Exchange(
