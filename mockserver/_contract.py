@@ -8,28 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
 from ._api import NO_BODY, MockResponse, Problem, Reason
 from ._exchange import Body
-from ._parameters import RawParameters
+from ._parameters import RawParameters, read_cookies
 from ._pipeline import extract_credentials
-from ._routing import RouteMiss, Router
+from ._routing import RouteMiss
 from ._service import ApiService
 from ._spec import Operation
 from ._validation import Violation
-
-
-def read_cookies(header: str) -> dict[str, str]:
-    if not header:
-        return {}
-    jar: SimpleCookie = SimpleCookie()
-    try:
-        jar.load(header)
-    except CookieError:
-        return {}
-    return {name: morsel.value for name, morsel in jar.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +47,6 @@ class Contract:
         self.service = service
         self.api = service.api
         self.spec = service.spec
-        self._router = Router(service.spec.operations)
 
     @property
     def base_path(self) -> str:
@@ -85,15 +72,9 @@ class Contract:
         path = self.operation_path(production_path)
         if path is None:
             return RequestCheck(None, Problem(404, "Not Found", Reason.NOT_FOUND))
-        found = self._router.match(method.upper(), path)
+        found = self.service.router.match(method.upper(), path)
         if isinstance(found, RouteMiss):
-            if found.status == 405:
-                allow = ", ".join(found.allowed)
-                problem = Problem(
-                    405, "Method Not Allowed", Reason.METHOD_NOT_ALLOWED, headers={"Allow": allow}
-                )
-                return RequestCheck(None, problem)
-            return RequestCheck(None, Problem(404, "Not Found", Reason.NOT_FOUND))
+            return RequestCheck(None, found.problem())
         operation = found.operation
         compiled = self.service.operations[operation.operation_id]
         lowered = {name.lower(): value for name, value in headers.items()}
@@ -113,14 +94,7 @@ class Contract:
                 return RequestCheck(operation, unsupported)
             violations += body_violations
         if violations:
-            malformed = any(v.kind == "json_invalid" for v in violations)
-            problem = Problem(
-                self.api.validation_status,
-                "Malformed JSON body" if malformed else "Request validation failed",
-                Reason.MALFORMED_BODY if malformed else Reason.VALIDATION,
-                tuple(violations),
-            )
-            return RequestCheck(operation, problem)
+            return RequestCheck(operation, self.service.validation_problem(violations))
         return RequestCheck(operation)
 
     def check_response(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
 from ._spec import Parameter, Spec
@@ -181,3 +182,14 @@ class ParameterReader:
             items = occurrences if parameter.explode else _split(occurrences[-1], parameter.style)
             return True, [coerce_scalar(item, compiled.item_types) for item in items]
         return True, coerce_scalar(occurrences[-1], compiled.types)
+
+
+def read_cookies(header: str) -> dict[str, str]:
+    if not header:
+        return {}
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load(header)
+    except CookieError:
+        return {}
+    return {name: morsel.value for name, morsel in jar.items()}

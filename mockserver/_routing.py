@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ._api import Problem, Reason
 from ._spec import Operation
 
 
@@ -24,6 +25,12 @@ class RouteMiss:
     @property
     def status(self) -> int:
         return 405 if self.allowed else 404
+
+    def problem(self) -> Problem:
+        if self.allowed:
+            allow = ", ".join(self.allowed)
+            return Problem(405, "Method Not Allowed", Reason.METHOD_NOT_ALLOWED, headers={"Allow": allow})
+        return Problem(404, "Not Found", Reason.NOT_FOUND)
 
 
 class _PathTemplate:

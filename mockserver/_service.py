@@ -10,7 +10,6 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from http.cookies import CookieError, SimpleCookie
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -20,7 +19,7 @@ from starlette.types import Receive, Scope, Send
 from ._api import NO_BODY, ApiDefinition, MockResponse, OperationContext, Principal, Problem, Reason
 from ._faults import FaultRule
 from ._journal import JournalEntry
-from ._parameters import RawParameters
+from ._parameters import RawParameters, read_cookies
 from ._pipeline import JSON_MEDIA_TYPE, CompiledOperation, ExampleResponder, authenticate, compile_operation
 from ._prefer import Preference, parse_prefer
 from ._routing import RouteMiss, Router
@@ -47,17 +46,6 @@ class DroppedConnection(Exception):
 
 def encode_json(body: Any) -> bytes:
     return json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
-
-
-def _read_cookies(header: str) -> dict[str, str]:
-    if not header:
-        return {}
-    jar: SimpleCookie = SimpleCookie()
-    try:
-        jar.load(header)
-    except CookieError:
-        return {}
-    return {name: morsel.value for name, morsel in jar.items()}
 
 
 @dataclass(slots=True)
@@ -210,11 +198,11 @@ class ApiService:
                 "string_pattern_mismatch",
                 exchange.session,
             )
-            return self._render(self._validation_problem([violation]), exchange)
+            return self._render(self.validation_problem([violation]), exchange)
         exchange.state = self.state_for(exchange.session)
         found = self._router.match(exchange.method, exchange.path)
         if isinstance(found, RouteMiss):
-            return self._route_miss(found, exchange)
+            return self._render(found.problem(), exchange)
         compiled = self._operations[found.operation.operation_id]
         exchange.operation_id = compiled.operation.operation_id
         exchange.fault = self.runtime.faults.fire(
@@ -228,7 +216,7 @@ class ApiService:
                 path=found.path_params,
                 query=exchange.query,
                 headers=exchange.headers,
-                cookies=_read_cookies(exchange.headers.get("cookie", "")),
+                cookies=read_cookies(exchange.headers.get("cookie", "")),
             )
             outcome = authenticate(compiled.operation, self.spec, self.api, exchange.state, raw)
             if isinstance(outcome, Problem):
@@ -243,7 +231,7 @@ class ApiService:
                 return self._refuse(context, compiled, exchange)
             preference, prefer_violations = parse_prefer(exchange.headers.get("prefer", ""))
             if prefer_violations:
-                return self._refuse(self._validation_problem(prefer_violations), compiled, exchange)
+                return self._refuse(self.validation_problem(prefer_violations), compiled, exchange)
             if not preference.is_empty:
                 preferred = self._preferred(compiled.operation, preference)
                 if isinstance(preferred, Problem):
@@ -284,7 +272,7 @@ class ApiService:
                 return unsupported
             violations += body_violations
         if violations:
-            return self._validation_problem(violations)
+            return self.validation_problem(violations)
         host = raw.headers.get("host", "127.0.0.1")
         return OperationContext(
             operation=compiled.operation,
@@ -300,7 +288,8 @@ class ApiService:
             client_host=(scope.get("client") or ("", 0))[0],
         )
 
-    def _validation_problem(self, violations: list[Violation]) -> Problem:
+    def validation_problem(self, violations: list[Violation]) -> Problem:
+        """The refusal for request violations, with this API's validation status."""
         malformed = any(v.kind == "json_invalid" for v in violations)
         return Problem(
             self.api.validation_status,
@@ -308,6 +297,10 @@ class ApiService:
             Reason.MALFORMED_BODY if malformed else Reason.VALIDATION,
             tuple(violations),
         )
+
+    @property
+    def router(self) -> Router:
+        return self._router
 
     def _run(
         self, compiled: CompiledOperation, context: OperationContext, exchange: _Exchange
@@ -327,7 +320,7 @@ class ApiService:
             message = (
                 f"{operation.operation_id} declares no {preference.code} response (it declares {listed})"
             )
-            return self._validation_problem([Violation(location, message, "value_error", preference.code)])
+            return self.validation_problem([Violation(location, message, "value_error", preference.code)])
         examples = self._examples
         if preference.dynamic and preference.seed is not None and preference.seed != self.options.seed:
             examples = ExampleResponder(self.spec, seed=preference.seed)
@@ -338,7 +331,7 @@ class ApiService:
                 message = (
                     f"{operation.operation_id} has no example named {preference.example!r} (it has: {names})"
                 )
-                return self._validation_problem(
+                return self.validation_problem(
                     [Violation(location, message, "value_error", preference.example)]
                 )
             return found
@@ -349,14 +342,6 @@ class ApiService:
         exchange.request_violations = problem.violations
         if compiled.operation.response_for(problem.status) is not None:
             exchange.check = compiled
-        return self._render(problem, exchange)
-
-    def _route_miss(self, miss: RouteMiss, exchange: _Exchange) -> MockResponse:
-        if miss.status == 405:
-            allow = ", ".join(miss.allowed)
-            problem = Problem(405, "Method Not Allowed", Reason.METHOD_NOT_ALLOWED, headers={"Allow": allow})
-        else:
-            problem = Problem(404, "Not Found", Reason.NOT_FOUND)
         return self._render(problem, exchange)
 
     def render_not_found(self) -> MockResponse:
