@@ -160,15 +160,24 @@ class ExampleResponder:
         )
 
     def respond(
-        self, operation: Operation, *, status: int | None = None, dynamic: bool = False
+        self,
+        operation: Operation,
+        *,
+        status: int | None = None,
+        dynamic: bool = False,
+        seed: int | None = None,
     ) -> MockResponse:
+        """The first documented example, or (with `dynamic`, or without examples) generated data; `seed`
+        replaces the server's seed for the generated data."""
         code, media = self._media(operation, status)
         if media is None:
             return MockResponse(code)
         if media.examples and not dynamic:
             return MockResponse(code, next(iter(media.examples.values())), media_type=media.content_type)
         key = f"{operation.operation_id}:{code}"
-        body = self._generator.generate(media.schema or {}, seed=self._seed, key=key)
+        body = self._generator.generate(
+            media.schema or {}, seed=self._seed if seed is None else seed, key=key
+        )
         return MockResponse(code, body, media_type=media.content_type)
 
     def example_names(self, operation: Operation, *, status: int | None = None) -> list[str]:

@@ -322,8 +322,6 @@ class ApiService:
             )
             return self.validation_problem([Violation(location, message, "value_error", preference.code)])
         examples = self._examples
-        if preference.dynamic and preference.seed is not None and preference.seed != self.options.seed:
-            examples = ExampleResponder(self.spec, seed=preference.seed)
         if preference.example is not None:
             found = examples.find_example(operation, preference.example, status=preference.code)
             if found is None:
@@ -335,7 +333,9 @@ class ApiService:
                     [Violation(location, message, "value_error", preference.example)]
                 )
             return found
-        return examples.respond(operation, status=preference.code, dynamic=preference.dynamic)
+        return examples.respond(
+            operation, status=preference.code, dynamic=preference.dynamic, seed=preference.seed
+        )
 
     def _refuse(self, problem: Problem, compiled: CompiledOperation, exchange: _Exchange) -> MockResponse:
         """The engine's own refusals are checked only where the operation declares their status."""
