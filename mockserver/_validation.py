@@ -125,7 +125,15 @@ class SchemaValidator:
         if self._quick_check(instance):
             return []
         errors = sorted(self._validator.iter_errors(instance), key=lambda e: list(map(str, e.absolute_path)))
-        return [violation_from_error(error, at=at, from_text=from_text) for error in errors]
+        found: dict[tuple[Location, str], Violation] = {}
+        for error in errors:
+            violation = violation_from_error(error, at=at, from_text=from_text)
+            # Two rules saying the same kind of thing about one place (an enum and a narrower one): the first.
+            found.setdefault((violation.location, violation.kind), violation)
+        if not found:
+            # The two disagree (Python's `$` also matches before a final newline): the stricter one decides.
+            return [_violation_from_fast_error(error, at=at) for error in self._fast.iter_errors(instance)]
+        return list(found.values())
 
 
 _TYPE_KINDS = {
@@ -151,12 +159,26 @@ def _describe_choices(values: Sequence[Any]) -> str:
     return f"{', '.join(rendered[:-1])} or {rendered[-1]}"
 
 
+def _violation_from_fast_error(error: Any, *, at: Location) -> Violation:
+    location = at + tuple(error.instance_path)
+    pattern = getattr(error.kind, "pattern", None)
+    if isinstance(pattern, str):
+        return Violation(
+            location,
+            f"String should match pattern '{pattern}'",
+            "string_pattern_mismatch",
+            error.instance,
+            {"pattern": pattern},
+        )
+    return Violation(location, error.message, "value_error", error.instance)
+
+
 def violation_from_error(error: ValidationError, *, at: Location, from_text: bool = False) -> Violation:
     if error.validator in ("anyOf", "oneOf") and error.context:
-        deepest = best_match(error.context)
-        location = at + tuple(error.absolute_path)
-        inner = violation_from_error(deepest, at=(), from_text=from_text)
-        return Violation(location + inner.location, inner.message, inner.kind, inner.input, inner.context)
+        # The branch the instance's type fits says more than the others' type errors. A branch's error knows
+        # its whole path: its `absolute_path` starts at the root instance.
+        fitting = [inner for inner in error.context if inner.validator != "type"] or error.context
+        return violation_from_error(best_match(fitting), at=at, from_text=from_text)
 
     location = at + tuple(error.absolute_path)
     value = error.instance

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -10,11 +11,12 @@ from datetime import UTC
 from typing import Any
 from urllib.parse import quote
 
+import jsonschema_rs
 from hypothesis import strategies as st
 
 from mockserver._parameters import schema_types
 from mockserver._spec import Operation, Parameter, Spec
-from mockserver._validation import SchemaValidator, build_format_checker, build_registry
+from mockserver._validation import FORMATS, SchemaValidator, build_format_checker, build_registry
 
 JSON_TYPES = ("application/json",)
 _SAFE_TEXT = st.text(alphabet=string.ascii_letters + string.digits + "-_. ", min_size=0, max_size=20)
@@ -57,6 +59,7 @@ class SchemaStrategies:
         self.spec = spec
         self._registry = build_registry(spec)
         self._formats = build_format_checker()
+        self._condition_validators: dict[int, Any] = {}
 
     def validator(self, pointer: str) -> SchemaValidator:
         return SchemaValidator(self.spec, pointer, registry=self._registry, format_checker=self._formats)
@@ -71,23 +74,16 @@ class SchemaStrategies:
         schema = self.spec.resolve_schema(schema)
         if "const" in schema:
             return st.just(schema["const"])
-        if "enum" in schema:
-            return st.sampled_from(list(schema["enum"]))
+        if "enum" in schema:  # empty when rules contradict the values drawn so far
+            return st.sampled_from(list(schema["enum"])) if schema["enum"] else st.nothing()
         for keyword in ("anyOf", "oneOf"):
             if keyword in schema:
                 return st.one_of([self.from_schema(branch, depth) for branch in schema[keyword]])
-        if "allOf" in schema:
-            merged: dict[str, Any] = {k: v for k, v in schema.items() if k != "allOf"}
-            for branch in schema["allOf"]:
-                branch = self.spec.resolve_schema(branch)
-                for key, value in branch.items():
-                    if key == "properties":
-                        merged.setdefault("properties", {}).update(value)
-                    elif key == "required":
-                        merged["required"] = [*merged.get("required", []), *value]
-                    elif key not in ("if", "then", "else"):
-                        merged.setdefault(key, value)
-            return self.from_schema(merged, depth)
+        if "allOf" in schema or "if" in schema:
+            merged, rules = self._merge_all_of(schema)
+            return self._conditioned(
+                self.from_schema(merged, depth), merged.get("properties", {}), rules, depth
+            )
         declared = schema.get("type")
         types = [declared] if isinstance(declared, str) else list(declared or [])
         if not types:
@@ -98,6 +94,78 @@ class SchemaStrategies:
             else:
                 return _any_json(depth)
         return st.one_of([self._typed(schema, kind, depth) for kind in types])
+
+    def _merge_all_of(self, schema: Mapping[str, Any]) -> tuple[dict[str, Any], list[Mapping[str, Any]]]:
+        """`allOf` branches merged into one schema (enums intersected), and the `if`/`then` rules set aside."""
+        merged: dict[str, Any] = {}
+        rules: list[Mapping[str, Any]] = []
+        if "if" in schema:
+            rules.append(schema)
+        for key, value in schema.items():
+            if key not in ("allOf", "if", "then", "else"):
+                merged[key] = value
+        for branch in schema.get("allOf", ()):
+            inner, inner_rules = self._merge_all_of(self.spec.resolve_schema(branch))
+            rules += inner_rules
+            for key, value in inner.items():
+                if key == "properties":
+                    properties = merged.setdefault("properties", {})
+                    for name, sub in value.items():
+                        properties[name] = {"allOf": [properties[name], sub]} if name in properties else sub
+                elif key == "required":
+                    merged["required"] = [*merged.get("required", []), *value]
+                elif key == "enum" and "enum" in merged:
+                    merged["enum"] = [item for item in merged["enum"] if item in value]
+                else:
+                    merged.setdefault(key, value)
+        return merged, rules
+
+    def _holds(self, schema: Mapping[str, Any], value: Any) -> bool:
+        validator = self._condition_validators.get(id(schema))
+        if validator is None:
+            root = {**self.spec.document, **schema}  # the spec as the root, so that local `$ref`s resolve
+            validator = jsonschema_rs.Draft202012Validator(root, validate_formats=True, formats=FORMATS)
+            self._condition_validators[id(schema)] = validator
+        return bool(validator.is_valid(value))
+
+    def _conditioned(
+        self,
+        strategy: st.SearchStrategy[Any],
+        properties: Mapping[str, Any],
+        rules: list[Mapping[str, Any]],
+        depth: int,
+        rounds: int = 3,
+    ) -> st.SearchStrategy[Any]:
+        """Draws again the properties that an applicable `then` constrains, until every rule holds."""
+        if not rules or rounds == 0:
+            return strategy
+
+        def refine(value: Any) -> st.SearchStrategy[Any]:
+            if not isinstance(value, dict):
+                return st.just(value)
+            pending = [
+                self.spec.resolve_schema(rule["then"])
+                for rule in rules
+                if "then" in rule and self._holds(rule["if"], value) and not self._holds(rule["then"], value)
+            ]
+            if not pending:
+                return st.just(value)
+            constraints: dict[str, list[Any]] = {}
+            for then in pending:
+                for name in then.get("required", ()):
+                    constraints.setdefault(name, [])
+                for name, sub in then.get("properties", {}).items():
+                    constraints.setdefault(name, []).append(sub)
+            redrawn = st.fixed_dictionaries(
+                {
+                    name: self.from_schema({"allOf": [properties.get(name, {}), *subs]}, depth + 1)
+                    for name, subs in constraints.items()
+                }
+            )
+            merged = redrawn.map(lambda new: {**value, **new})
+            return self._conditioned(merged, properties, rules, depth, rounds - 1)
+
+        return strategy.flatmap(refine)
 
     def _typed(self, schema: Mapping[str, Any], kind: str, depth: int) -> st.SearchStrategy[Any]:
         if kind == "null":
@@ -163,8 +231,20 @@ class SchemaStrategies:
         names = schema.get("propertyNames", {})
         additional = schema.get("additionalProperties")
         if not properties and isinstance(names, Mapping) and "pattern" in names:
-            values = self.from_schema(additional if isinstance(additional, Mapping) else {}, depth + 1)
-            return st.dictionaries(st.from_regex(names["pattern"], fullmatch=True), values, max_size=2)
+            patterned = schema.get("patternProperties", {})
+            fallback = additional if isinstance(additional, Mapping) else {}
+
+            def values_for(keys: list[str]) -> st.SearchStrategy[dict[str, Any]]:
+                by_key = {
+                    key: next((sub for regex, sub in patterned.items() if re.search(regex, key)), fallback)
+                    for key in keys
+                }
+                return st.fixed_dictionaries(
+                    {key: self.from_schema(sub, depth + 1) for key, sub in by_key.items()}
+                )
+
+            keys = st.lists(st.from_regex(names["pattern"], fullmatch=True), max_size=2, unique=True)
+            return keys.flatmap(values_for)
         if isinstance(additional, Mapping) and additional and not properties and depth <= 3:
             keys = st.text(alphabet=string.ascii_lowercase + "_", min_size=1, max_size=10)
             return st.dictionaries(keys, self.from_schema(additional, depth + 1), max_size=3)

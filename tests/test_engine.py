@@ -500,3 +500,33 @@ def test_check_reports_broken_links() -> None:
     assert (
         len(problems) == 2 and any("'ghost'" in p for p in problems) and any("'nope'" in p for p in problems)
     )
+
+
+def test_a_pattern_end_anchor_does_not_admit_a_final_newline() -> None:
+    """Python's `re` lets `$` match before a final newline, ECMA-262 does not: the stricter reading wins."""
+    app = create_app(MockConfig(api="stack-ai"))
+    spec = app.state.services["stack-ai"].spec
+    validator = SchemaValidator(
+        spec,
+        "#/components/schemas/HttpUrl",
+        registry=build_registry(spec),
+        format_checker=build_format_checker(),
+    )
+    assert validator.violations("https://example.com/a", at=()) == []
+    [violation] = validator.violations("https://example.com/a\n", at=("body", "url"))
+    assert violation.location == ("body", "url") and violation.kind == "string_pattern_mismatch"
+
+
+def test_an_any_of_inside_an_object_names_the_exact_location(client: TestClient) -> None:
+    """A branch error's path already starts at the root: it is not prefixed twice."""
+    body = {
+        "provider_id": "gdrive",
+        "connection_type_id": "gdrive",
+        "connection_provider_data": {"redirect_uri": "/relative"},
+    }
+    response = client.post("/stack-ai/connections/oauth/start", json=body, headers=stack_ai_headers())
+    assert response.status_code == 422
+    assert [item["loc"] for item in response.json()["detail"]] == [
+        ["body", "connection_provider_data", "redirect_uri"]
+    ]
+    assert response.json()["detail"][0]["type"] == "string_pattern_mismatch"  # the URL branch, not `null`

@@ -46,8 +46,9 @@ def _files(root: Path) -> dict[str, bytes]:
 
 def test_regenerating_gives_the_committed_files_byte_for_byte(tmp_path: Path, capsys: Any) -> None:
     assert main(["fixtures", "generate", "--out", str(tmp_path)]) == 0
-    assert "178 exchanges" in capsys.readouterr().out
     committed, regenerated = _files(FIXTURES), _files(tmp_path)
+    exchanges = len(committed) - 1  # and exchange.schema.json
+    assert f"wrote {exchanges} exchanges" in capsys.readouterr().out
     assert sorted(committed) == sorted(regenerated), "run `mockserver fixtures generate` and commit fixtures/"
     changed = [name for name in committed if committed[name] != regenerated[name]]
     assert changed == [], f"regenerate the fixtures (`mockserver fixtures generate`): {changed[:10]}"

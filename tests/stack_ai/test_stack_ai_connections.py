@@ -149,7 +149,7 @@ def test_created_connection_is_private_to_its_creator_and_org_admins() -> None:
         ({"provider_id": "myspace"}, [["body", "provider_id"]]),
         (
             {"provider_id": "myspace", "connection_type_id": "nope"},
-            [["body", "provider_id"], ["body", "connection_type_id"]],
+            [["body", "connection_type_id"], ["body", "provider_id"]],
         ),
         ({"connection_type_id": "confluence"}, [["body", "connection_type_id"]]),
         ({"connection_type_id": "unknown"}, [["body", "connection_type_id"]]),
@@ -177,11 +177,11 @@ def test_credentials_connection_needs_its_required_params() -> None:
     assert response.status_code == 422
     detail = response.json()["detail"]
     assert [item["loc"] for item in detail] == [
-        ["body", "connection_provider_data", "url"],
         ["body", "connection_provider_data", "username"],
         ["body", "connection_provider_data", "api_token"],
+        ["body", "connection_provider_data", "url"],
     ]
-    assert [item["type"] for item in detail] == ["url_parsing", "missing", "string_type"]
+    assert [item["type"] for item in detail] == ["missing", "string_type", "string_pattern_mismatch"]
 
 
 def test_create_with_an_invalid_body_is_a_fastapi_422() -> None:

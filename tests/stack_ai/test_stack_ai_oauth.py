@@ -165,22 +165,22 @@ def test_codes_work_once() -> None:
     ok(callback(c, code), 201)
     before = state_of(c).snapshot()
     response = callback(c, code)
-    assert response.status_code == 400
+    assert response.status_code == 404
     assert response.json() == {
-        "detail": "Invalid OAuth code: this code was already used; start the OAuth flow again"
+        "detail": "OAuth code not found: this code was already used; start the OAuth flow again"
     }
     assert state_of(c).snapshot() == before
 
 
-def test_unknown_code_is_400_and_missing_code_is_422() -> None:
+def test_unknown_code_is_404_and_missing_code_is_422() -> None:
     c = fresh()
     response = callback(c, "4/0Aforged")
-    assert response.status_code == 400 and "never issued" in response.json()["detail"]
+    assert response.status_code == 404 and "never issued" in response.json()["detail"]
     response = c.post("/connections/oauth/callback", headers=headers(), json=START)
     assert response.status_code == 422 and detail_locs(response) == [["query", "code"]]
 
 
-def test_expired_code_is_400_and_stays_unused() -> None:
+def test_expired_code_is_404_and_stays_unused() -> None:
     c = fresh()
     code = code_from(c)
     state = state_of(c)
@@ -188,20 +188,26 @@ def test_expired_code_is_400_and_stays_unused() -> None:
     state.monotonic = lambda: now + CODE_TTL_SECONDS + 1
     before = state.snapshot()
     response = callback(c, code)
-    assert response.status_code == 400 and "expired" in response.json()["detail"]
+    assert response.status_code == 404 and "expired" in response.json()["detail"]
     assert state.snapshot() == before
 
 
 def test_code_is_bound_to_its_user_and_connection_type() -> None:
     c = fresh()
     code = code_from(c, "alice")
+    before = state_of(c).snapshot()
+    # Another user's code looks like one never issued: codes do not leak across users or organizations.
     response = callback(c, code, user="bob")
-    assert response.status_code == 400 and "another user" in response.json()["detail"]
+    assert response.status_code == 404 and "never issued" in response.json()["detail"]
     response = callback(c, code, user="carol")
-    assert response.status_code == 400
+    assert response.status_code == 404 and "never issued" in response.json()["detail"]
     notion = {**START, "provider_id": "notion", "connection_type_id": "notion"}
     response = callback(c, code, body=notion)
-    assert response.status_code == 400 and "'gdrive'" in response.json()["detail"]
+    assert response.status_code == 409
+    assert response.json() == {
+        "detail": "OAuth code conflict: this code was issued for connection type 'gdrive', not 'notion'"
+    }
+    assert state_of(c).snapshot() == before
     ok(callback(c, code), 201)
 
 
@@ -255,7 +261,7 @@ def test_reauthorize_an_existing_connection() -> None:
     response = c.put(
         f"/connections/oauth/callback/{cid}", params={"code": code}, headers=headers(), json=body
     )
-    assert response.status_code == 400
+    assert response.status_code == 404 and "already used" in response.json()["detail"]
 
 
 def test_reauthorize_heals_a_revoked_connection_and_checks_provider_and_role() -> None:
@@ -269,7 +275,10 @@ def test_reauthorize_heals_a_revoked_connection_and_checks_provider_and_role() -
     response = c.put(
         f"/connections/oauth/callback/{cid}", params={"code": "x"}, headers=headers(), json=wrong
     )
-    assert response.status_code == 422 and detail_locs(response) == [["body", "provider_id"]]
+    assert response.status_code == 409
+    assert response.json() == {
+        "detail": f"The connection's provider is '{revoked.provider_id}'; re-authorize it with that provider"
+    }
     body = {**START, "provider_id": revoked.provider_id, "connection_type_id": revoked.connection_type_id}
     code = code_from(c, body=body)
     ok(

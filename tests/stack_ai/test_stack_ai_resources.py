@@ -215,7 +215,8 @@ def test_a_file_has_no_children_and_unknown_ids_are_404() -> None:
     assert response.status_code == 404
 
 
-def _tamper(cursor: str) -> list[str]:
+def _forge(cursor: str) -> list[str]:
+    """Cursors in the base64url alphabet that this server did not sign."""
     raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
     flipped = bytes([raw[0] ^ 1]) + raw[1:]
     forged = raw.replace(b'"p":', b'"p":1')
@@ -223,20 +224,35 @@ def _tamper(cursor: str) -> list[str]:
         base64.urlsafe_b64encode(flipped).rstrip(b"=").decode(),
         base64.urlsafe_b64encode(forged).rstrip(b"=").decode(),
         cursor[:-2],
-        "ZXhhbXBsZV9jdXJzb3I=",
-        "%%%",
+        "ZXhhbXBsZV9jdXJzb3I=",  # the seed's example
+        "AAAA",
     ]
 
 
-def test_tampered_or_foreign_cursors_are_422() -> None:
+@pytest.mark.parametrize("bad", ["%%%", "not a cursor", "abc+/", "ZXhh.bXBs"])
+def test_a_cursor_outside_the_base64url_alphabet_is_422(bad: str) -> None:
+    c = fresh()
+    cid = connection_ids(c)[0]
+    before = state_of(c).snapshot()
+    response = c.get(f"/connections/{cid}/resources/children", params={"cursor": bad}, headers=headers())
+    assert response.status_code == 422, bad
+    assert detail_locs(response) == [["query", "cursor"]]
+    assert response.json()["detail"][0]["type"] == "string_pattern_mismatch"
+    assert state_of(c).snapshot() == before
+
+
+def test_forged_or_foreign_cursors_are_404() -> None:
+    """The spec cannot tell a signed cursor from a forged one, so a well-formed unknown cursor is not found."""
     c = fresh()
     cid, other = connection_ids(c)[:2]
     first = children(c, cid, page_size=2)
     before = state_of(c).snapshot()
-    for bad in _tamper(first["next_cursor"]):
+    for bad in _forge(first["next_cursor"]):
         response = c.get(f"/connections/{cid}/resources/children", params={"cursor": bad}, headers=headers())
-        assert response.status_code == 422, bad
-        assert detail_locs(response) == [["query", "cursor"]]
+        assert response.status_code == 404, bad
+        assert response.json() == {
+            "detail": "Cursor not found: this server never issued it, or it was altered; list again without a cursor"
+        }
     foreign = [
         (f"/connections/{other}/resources/children", {"cursor": first["next_cursor"]}),
         (f"/connections/{cid}/resources/search", {"query": "a", "cursor": first["next_cursor"]}),
@@ -250,7 +266,10 @@ def test_tampered_or_foreign_cursors_are_422() -> None:
     )
     for url, params in foreign:
         response = c.get(url, params=params, headers=headers())
-        assert response.status_code == 422 and "another listing" in response.json()["detail"][0]["msg"]
+        assert response.status_code == 404
+        assert response.json() == {
+            "detail": "Cursor not found: it belongs to another listing; list again without a cursor"
+        }
     assert state_of(c).snapshot() == before
 
 

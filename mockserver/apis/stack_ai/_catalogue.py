@@ -6,10 +6,10 @@ scopes are inferred (documented in the README).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from ..._validation import Violation
 from ._rand import Rand
@@ -248,13 +248,14 @@ BY_TYPE: Mapping[str, CatalogueEntry] = {entry.connection_type_id: entry for ent
 PROVIDERS: tuple[str, ...] = tuple(dict.fromkeys(entry.provider_id for entry in CATALOGUE))
 
 
-def _expected(values: list[str]) -> str:
+def choices_text(values: list[str]) -> str:
+    """How pydantic words an enum's values: `'a', 'b' or 'c'`."""
     quoted = [f"'{value}'" for value in values]
     return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
 
 
 def _enum_violation(location: tuple[str, ...], values: list[str], given: Any) -> Violation:
-    expected = _expected(values)
+    expected = choices_text(values)
     return Violation(location, f"Input should be {expected}", "enum", given, {"expected": expected})
 
 
@@ -274,9 +275,13 @@ def resolve(
     return BY_TYPE[connection_type_id], []
 
 
-def _is_http_url(value: str) -> bool:
-    parts = urlsplit(value)
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
+# The same rules as the spec's `HttpUrl` and `VisibleText` schemas (a test compares them).
+HTTP_URL = re.compile(r"[Hh][Tt][Tt][Pp][Ss]?://[^/?#\x00-\x20\x7f]+([/?#][^\x00-\x20\x7f]*)?")
+VISIBLE_CHARACTER = re.compile(r"[^\x00-\x20\x7f]")
+
+
+def is_http_url(value: str) -> bool:
+    return HTTP_URL.fullmatch(value) is not None
 
 
 def check_params(
@@ -296,17 +301,17 @@ def check_params(
         value = data[param.name]
         if not isinstance(value, str):
             violations.append(Violation(location, "Input should be a valid string", "string_type", value))
-        elif param.required and not value.strip():
+        elif param.required and not VISIBLE_CHARACTER.search(value):
             violations.append(
                 Violation(
                     location,
-                    "String should have at least 1 character",
-                    "string_too_short",
+                    "String should have at least one visible character",
+                    "string_pattern_mismatch",
                     value,
-                    {"min_length": 1},
+                    {"pattern": VISIBLE_CHARACTER.pattern},
                 )
             )
-        elif param.is_url and value and not _is_http_url(value):
+        elif param.is_url and value and not is_http_url(value):
             violations.append(
                 Violation(
                     location, "Input should be a valid URL, relative URL without a base", "url_parsing", value

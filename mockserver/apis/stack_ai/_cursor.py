@@ -1,4 +1,8 @@
-"""Opaque page cursors: base64url of a small JSON document and an HMAC, so a tampered cursor is a 422."""
+"""Opaque page cursors: base64url of a small JSON document and an HMAC.
+
+A cursor outside the base64url alphabet is a 422 (the spec's pattern says so); one in the alphabet that this
+server did not sign, or that belongs to another listing, is a 404: no schema can tell it apart.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,10 @@ import hmac
 import json
 from typing import Any
 
-from ._access import invalid, value_error
+from ._access import not_found
 from ._rand import b64url, b64url_decode
 
 _MAC_BYTES = 12
-LOCATION = ("query", "cursor")
 
 
 def encode_cursor(secret: bytes, payload: dict[str, Any]) -> str:
@@ -21,7 +24,7 @@ def encode_cursor(secret: bytes, payload: dict[str, Any]) -> str:
 
 
 def decode_cursor(secret: bytes, cursor: str, *, kind: str, scope: list[Any]) -> Any:
-    """The position stored in `cursor`; 422 if it was altered or belongs to another listing."""
+    """The position stored in `cursor`; 404 if it was altered or belongs to another listing."""
     try:
         raw = b64url_decode(cursor)
     except ValueError:
@@ -29,10 +32,10 @@ def decode_cursor(secret: bytes, cursor: str, *, kind: str, scope: list[Any]) ->
     body, mac = raw[:-_MAC_BYTES], raw[-_MAC_BYTES:]
     expected = hmac.new(secret, body, hashlib.sha256).digest()[:_MAC_BYTES]
     if len(raw) <= _MAC_BYTES or not hmac.compare_digest(mac, expected):
-        raise invalid(
-            [value_error(LOCATION, "invalid cursor: it was not issued by this server or was altered", cursor)]
+        raise not_found(
+            "Cursor not found: this server never issued it, or it was altered; list again without a cursor"
         )
     payload = json.loads(body)
     if payload.get("k") != kind or payload.get("s") != scope:
-        raise invalid([value_error(LOCATION, "this cursor belongs to another listing", cursor)])
+        raise not_found("Cursor not found: it belongs to another listing; list again without a cursor")
     return payload["p"]

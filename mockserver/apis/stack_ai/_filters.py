@@ -3,20 +3,20 @@
 Fields: every scalar connection field (`connection_id`, `name`, `org_id`, `provider_id`,
 `connection_type_id`, `created_at`, `updated_at`). Operators:
 - `eq`, `neq`: equality (timestamps compare as instants, so any offset works);
-- `in`: comma-separated list of accepted values;
+- `in`: comma-separated list of accepted values (string fields only);
 - `contains`, `icontains`: substring, case-sensitive or not (timestamps match their rendered text);
 - `gt`, `gte`, `lt`, `lte`: order (strings compare by code point, timestamps chronologically).
-Timestamps take ISO 8601 (`2025-01-01T00:00:00Z`); a naive one is taken as UTC. All filters must match.
+Timestamps take RFC 3339 (`2025-01-01T00:00:00Z`), the spec's `date-time`. All filters must match.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from ..._validation import Violation
+from ..._validation import FORMATS, Violation
 from ._access import value_error
 from ._state import Connection, iso, to_micros
 
@@ -24,6 +24,7 @@ STRING_FIELDS = ("connection_id", "name", "org_id", "provider_id", "connection_t
 TIME_FIELDS = ("created_at", "updated_at")
 FIELDS = STRING_FIELDS + TIME_FIELDS
 OPERATORS = ("eq", "neq", "in", "contains", "icontains", "gt", "gte", "lt", "lte")
+TIME_OPERATORS = tuple(operator for operator in OPERATORS if operator != "in")
 
 Predicate = Callable[[Connection], bool]
 
@@ -38,10 +39,9 @@ class Filter:
 
 
 def _parse_time(text: str) -> int:
-    moment = datetime.fromisoformat(text.strip())
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return to_micros(moment)
+    if not FORMATS["date-time"](text):
+        raise ValueError(text)
+    return to_micros(datetime.fromisoformat(text))
 
 
 def _string_predicate(field: str, operator: str, value: str) -> Predicate:
@@ -75,9 +75,6 @@ def _time_predicate(field: str, operator: str, value: str) -> Predicate:
     if operator == "icontains":
         folded = value.casefold()
         return lambda c: folded in iso(get(c)).casefold()
-    if operator == "in":
-        accepted = frozenset(_parse_time(item) for item in value.split(","))
-        return lambda c: get(c) in accepted
     instant = _parse_time(value)
     if operator == "eq":
         return lambda c: get(c) == instant
@@ -108,8 +105,9 @@ def parse_filters(raw: Mapping[str, Any]) -> tuple[list[Filter], list[Violation]
                 value_error(location, f"unknown filter field '{field or key}'; use one of: {fields}", given)
             )
             continue
-        if operator not in OPERATORS:
-            operators = ", ".join(OPERATORS)
+        allowed = TIME_OPERATORS if field in TIME_FIELDS else OPERATORS
+        if operator not in allowed:
+            operators = ", ".join(allowed)
             violations.append(
                 value_error(location, f"unknown filter operator '{operator}'; use one of: {operators}", given)
             )
@@ -124,7 +122,7 @@ def parse_filters(raw: Mapping[str, Any]) -> tuple[list[Filter], list[Violation]
             violations.append(
                 Violation(
                     location,
-                    "Input should be a valid datetime (ISO 8601, e.g. 2025-01-01T00:00:00Z)",
+                    "Input should be a valid datetime (RFC 3339, e.g. 2025-01-01T00:00:00Z)",
                     "datetime_parsing",
                     given,
                 )

@@ -191,9 +191,22 @@ def _explicit() -> CaseBook:
             json_body=callback_body,
         )
     )
-    add("create_connection_from_callback", 400, "unknown-code", "A code the consent page never issued.")(
+    add("create_connection_from_callback", 404, "unknown-code", "A code the consent page never issued.")(
         lambda s: s.call(
             "POST", "/connections/oauth/callback", query={"code": "4/0Anope"}, json_body=callback_body
+        )
+    )
+    add(
+        "create_connection_from_callback",
+        409,
+        "other-type",
+        "A Notion code used for a Google Drive connection.",
+    )(
+        lambda s: s.call(
+            "POST",
+            "/connections/oauth/callback",
+            query={"code": _oauth_code(s, "alice", "notion")},
+            json_body=callback_body,
         )
     )
     add("create_connection_from_callback", 422, "missing-code", "No code in the query.")(
@@ -216,8 +229,21 @@ def _explicit() -> CaseBook:
         "ok",
         "Re-authorize a Google Drive connection with a new code.",
     )(lambda s: reauthorize_call(s, _gdrive_connection(s), _oauth_code(s, "alice")))
-    add("update_connection_from_callback", 400, "unknown-code", "A code the consent page never issued.")(
+    add("update_connection_from_callback", 404, "unknown-code", "A code the consent page never issued.")(
         lambda s: reauthorize_call(s, _gdrive_connection(s), "4/0Anope")
+    )
+    add(
+        "update_connection_from_callback",
+        409,
+        "other-provider",
+        "Re-authorizing a Google Drive connection with Notion.",
+    )(
+        lambda s: s.call(
+            "PUT",
+            f"/connections/oauth/callback/{_gdrive_connection(s)}",
+            query={"code": "4/0Anope"},
+            json_body={**reauthorize, "provider_id": "notion", "connection_type_id": "notion"},
+        )
     )
     add(
         "update_connection_from_callback",
@@ -259,9 +285,14 @@ def _explicit() -> CaseBook:
     add("get_children_resources", 404, "not-found", "An id no connection has.")(
         lambda s: s.call("GET", f"/connections/{UNKNOWN_UUID}/resources/children")
     )
-    add("get_children_resources", 422, "tampered-cursor", "A cursor the mock did not sign.")(
+    add("get_children_resources", 404, "unknown-cursor", "A well-formed cursor the mock did not sign.")(
         lambda s: s.call(
             "GET", f"/connections/{_gdrive_connection(s)}/resources/children", query={"cursor": "AAAA"}
+        )
+    )
+    add("get_children_resources", 422, "malformed-cursor", "A cursor outside the base64url alphabet.")(
+        lambda s: s.call(
+            "GET", f"/connections/{_gdrive_connection(s)}/resources/children", query={"cursor": "AA/A="}
         )
     )
     add("search_resources", 200, "ok", "Search the whole tree, four items per page.")(
@@ -321,6 +352,13 @@ def _explicit() -> CaseBook:
     )
     add("update_connection_rbac", 404, "not-found", "An id no connection has.")(
         lambda s: s.call("PUT", f"/api/v1/connections/{UNKNOWN_UUID}/rbac", json_body=grant)
+    )
+    add("update_connection_rbac", 404, "unknown-subject", "A user id of no member of the organization.")(
+        lambda s: s.call(
+            "PUT",
+            f"/api/v1/connections/{_gdrive_connection(s)}/rbac",
+            json_body={**grant, "subject_id": UNKNOWN_UUID},
+        )
     )
 
     def existing_grant(s: Session, connection_id: str) -> list[tuple[str, str]]:

@@ -28,7 +28,7 @@ from starlette.routing import BaseRoute, Route
 from ..._api import MockResponse, OperationContext, Problem
 from ..._validation import Violation
 from ._access import invalid, load, organization_of, value_error
-from ._catalogue import BY_TYPE, OAUTH2, CatalogueEntry, oauth_tokens, resolve
+from ._catalogue import BY_TYPE, OAUTH2, CatalogueEntry, is_http_url, oauth_tokens, resolve
 from ._connections import DEFAULT_NAME, checked_entry, new_connection
 from ._masking import merge_secrets
 from ._rand import Rand
@@ -42,13 +42,6 @@ FLOW_KEYS = ("redirect_uri", "state")
 """Keys of `connection_provider_data` that steer the flow and are not stored with the connection."""
 CONSENT_PATH = "/oauth/consent"
 LANDING_PATH = "/oauth/landing"
-
-
-def _is_http_url(value: Any) -> bool:
-    if not isinstance(value, str):
-        return False
-    parts = urlsplit(value)
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 def _with_query(url: str, params: Mapping[str, str]) -> str:
@@ -75,7 +68,7 @@ def get_oauth_url(ctx: OperationContext) -> MockResponse:
             )
         )
     redirect_uri = data.get("redirect_uri")
-    if redirect_uri is not None and not _is_http_url(redirect_uri):
+    if redirect_uri is not None and not (isinstance(redirect_uri, str) and is_http_url(redirect_uri)):
         violations.append(
             Violation(
                 ("body", "connection_provider_data", "redirect_uri"),
@@ -123,24 +116,31 @@ def get_oauth_url(ctx: OperationContext) -> MockResponse:
     return MockResponse(200, f"{ctx.base_url}{CONSENT_PATH}?{urlencode(query)}")
 
 
-def _oauth_error(message: str) -> Problem:
-    return Problem(400, message, "invalid_oauth_code")
+def _unknown_code(why: str) -> Problem:
+    return Problem(
+        404, f"OAuth code not found: this code {why}; start the OAuth flow again", "unknown_oauth_code"
+    )
+
+
+def _conflict(message: str) -> Problem:
+    return Problem(409, message, "oauth_conflict")
 
 
 def _grant(state: StackAiState, code: str, user_id: str, entry: CatalogueEntry) -> AuthorizationCode:
-    """The authorization code, if it may be exchanged now by this user for this type (400 otherwise)."""
+    """The authorization code, if this user may exchange it now for this type (404, or 409 for another type).
+
+    A code issued to another user is "never issued" to the caller: codes are not shared across users.
+    """
     grant = state.oauth.codes.get(code)
-    if grant is None:
-        raise _oauth_error("Invalid OAuth code: this code was never issued; start the OAuth flow again")
+    if grant is None or grant.user_id != user_id:
+        raise _unknown_code("was never issued")
     if grant.used:
-        raise _oauth_error("Invalid OAuth code: this code was already used; start the OAuth flow again")
+        raise _unknown_code("was already used")
     if state.monotonic() - grant.issued > CODE_TTL_SECONDS:
-        raise _oauth_error("Invalid OAuth code: this code has expired; start the OAuth flow again")
-    if grant.user_id != user_id:
-        raise _oauth_error("Invalid OAuth code: this code was issued to another user")
+        raise _unknown_code("has expired")
     if grant.connection_type_id != entry.connection_type_id:
-        raise _oauth_error(
-            f"Invalid OAuth code: this code was issued for connection type '{grant.connection_type_id}', "
+        raise _conflict(
+            f"OAuth code conflict: this code was issued for connection type '{grant.connection_type_id}', "
             f"not '{entry.connection_type_id}'"
         )
     return grant
@@ -170,14 +170,8 @@ def update_connection_from_callback(ctx: OperationContext) -> MockResponse:
     body = ctx.body
     entry = checked_entry(body)
     if entry.provider_id != connection.provider_id:
-        raise invalid(
-            [
-                value_error(
-                    ("body", "provider_id"),
-                    f"the connection's provider is '{connection.provider_id}'; re-authorize it with that provider",
-                    body.get("provider_id"),
-                )
-            ]
+        raise _conflict(
+            f"The connection's provider is '{connection.provider_id}'; re-authorize it with that provider"
         )
     code = str(ctx.query["code"])
     grant = _grant(state, code, user.user_id, entry)

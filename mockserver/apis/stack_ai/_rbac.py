@@ -3,8 +3,8 @@
 Inferred details (the vendor documents only the shapes):
 - roles are `admin`, `editor`, `viewer`; any other role is a 422 (`enum`) at `["body", "role"]`;
 - a subject holds at most one role per connection: a PUT moves it to the new role;
-- the subject must be a member (user) or group of the caller's organization, otherwise 422 at
-  `["body", "subject_id"]` (PUT) or `["query", "subject_id"]` (DELETE);
+- the subject must be a member (user) or group of the caller's organization, otherwise 404 (the spec
+  cannot say which ids exist, so a well-formed unknown id is "not found", not a validation error);
 - DELETE of a subject without a grant is 404; changing access needs the `admin` role (403 otherwise);
 - access changes do not touch `updated_at`/`updated_by` (they describe the connection itself).
 """
@@ -14,8 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..._api import NO_BODY, MockResponse, OperationContext
-from ..._validation import Violation
-from ._access import Viewer, invalid, load, not_found, role_violation, value_error
+from ._access import Viewer, invalid, load, not_found, role_violation
 from ._state import ROLES, Connection, Organization
 
 
@@ -41,13 +40,11 @@ def _grants(connection: Connection, subject_type: str) -> dict[str, list[str]]:
     return connection.user_roles if subject_type == "user" else connection.group_roles
 
 
-def _subject_violations(
-    organization: Organization, subject_type: str, subject_id: str, location: tuple[str, ...]
-) -> list[Violation]:
+def _check_subject(organization: Organization, subject_type: str, subject_id: str) -> None:
+    """404 unless the subject is a user or group of the organization (others' members stay invisible)."""
     known = organization.members if subject_type == "user" else organization.groups
-    if subject_id in known:
-        return []
-    return [value_error(location, f"no {subject_type} with id {subject_id} in this organization", subject_id)]
+    if subject_id not in known:
+        raise not_found(f"No {subject_type} with id {subject_id} in this organization")
 
 
 def _revoke(grants: dict[str, list[str]], subject_id: str) -> bool:
@@ -66,10 +63,9 @@ def update_connection_rbac(ctx: OperationContext) -> MockResponse:
     body = ctx.body
     role, subject_type = body["role"], body["subject_type"]
     subject_id = str(body["subject_id"]).lower()
-    violations = [] if role in ROLES else [role_violation(("body", "role"), role)]
-    violations += _subject_violations(organization, subject_type, subject_id, ("body", "subject_id"))
-    if violations:
-        raise invalid(violations)
+    if role not in ROLES:
+        raise invalid([role_violation(("body", "role"), role)])
+    _check_subject(organization, subject_type, subject_id)
     grants = _grants(connection, subject_type)
     if subject_id not in grants.get(role, ()):
         _revoke(grants, subject_id)
@@ -84,9 +80,7 @@ def delete_connection_rbac(ctx: OperationContext) -> MockResponse:
     _, organization, connection, _ = load(ctx, need="admin")
     subject_type = ctx.query["subject_type"]
     subject_id = str(ctx.query["subject_id"]).lower()
-    violations = _subject_violations(organization, subject_type, subject_id, ("query", "subject_id"))
-    if violations:
-        raise invalid(violations)
+    _check_subject(organization, subject_type, subject_id)
     if not _revoke(_grants(connection, subject_type), subject_id):
         raise not_found(f"No role is granted to this {subject_type} on the connection")
     return MockResponse(204, NO_BODY)

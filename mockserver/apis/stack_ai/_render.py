@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..._validation import Violation
+from ._catalogue import choices_text
 from ._masking import masked, masked_input
 from ._state import Connection, Organization, iso
 
@@ -34,5 +35,9 @@ def validation_item(violation: Violation) -> dict[str, Any]:
         "input": masked_input(violation.location, violation.input),
     }
     if violation.context:
-        item["ctx"] = dict(violation.context)
+        context = dict(violation.context)
+        # The engine lists an enum's values; pydantic words them.
+        if isinstance(context.get("expected"), list):
+            context["expected"] = choices_text(context["expected"])
+        item["ctx"] = context
     return item
