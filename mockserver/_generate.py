@@ -128,6 +128,9 @@ class SchemaDataGenerator:
             if keyword in schema:
                 branches = [spec.resolve_schema(b) for b in schema[keyword]]
                 preferred = [b for b in branches if b.get("type") != "null"] or branches
+                rest = {k: v for k, v in schema.items() if k != keyword}
+                if any(k in rest for k in ("type", "properties", "required")):  # the branch with its context
+                    return self._value({"allOf": [rest, preferred[0]]}, faker, name=name, depth=depth)
                 return self._value(preferred[0], faker, name=name, depth=depth)
         declared = schema.get("type")
         types = [declared] if isinstance(declared, str) else list(declared or [])

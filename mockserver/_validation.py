@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 import jsonschema_rs
 from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.exceptions import ValidationError, best_match
+from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 from rfc3339_validator import validate_rfc3339
@@ -125,11 +125,14 @@ class SchemaValidator:
         if self._quick_check(instance):
             return []
         errors = sorted(self._validator.iter_errors(instance), key=lambda e: list(map(str, e.absolute_path)))
+        direct = [error for error in errors if error.validator not in ("anyOf", "oneOf")]
+        if direct:  # a plain error says more than "no variant matches", which would guess at one
+            errors = direct
         found: dict[tuple[Location, str], Violation] = {}
         for error in errors:
-            violation = violation_from_error(error, at=at, from_text=from_text)
-            # Two rules saying the same kind of thing about one place (an enum and a narrower one): the first.
-            found.setdefault((violation.location, violation.kind), violation)
+            for violation in violations_from_error(error, at=at, from_text=from_text):
+                # Two rules saying the same kind of thing about one place (an enum and a narrower one): the first.
+                found.setdefault((violation.location, violation.kind), violation)
         if not found:
             # The two disagree (Python's `$` also matches before a final newline): the stricter one decides.
             return [_violation_from_fast_error(error, at=at) for error in self._fast.iter_errors(instance)]
@@ -159,6 +162,42 @@ def _describe_choices(values: Sequence[Any]) -> str:
     return f"{', '.join(rendered[:-1])} or {rendered[-1]}"
 
 
+def _closest_branch(errors: Sequence[ValidationError]) -> list[ValidationError]:
+    """The errors of the `anyOf`/`oneOf` branch the instance nearly matches.
+
+    A branch whose type fits beats one that only names another type; then the branch that fails deepest (its
+    shallowest error is furthest down: it agrees on the outer fields), then the one that agrees on more of
+    its leading properties (a variant naming the given `provider_id` beats one naming the given type), then
+    the one with the fewest errors, then the first.
+    """
+    branches: dict[Any, list[ValidationError]] = {}
+    for inner in errors:
+        branches.setdefault(inner.relative_schema_path[0], []).append(inner)
+
+    def depth(error: ValidationError) -> int:
+        return len(error.absolute_path) + (error.validator == "required")  # `required` is about a child
+
+    def agreement(error: ValidationError) -> int:
+        """How many properties the branch declares before the first one it refuses."""
+        path = list(error.relative_schema_path)
+        branches = error.parent.validator_value if error.parent is not None else None
+        branch = branches[path[0]] if isinstance(branches, list) and isinstance(path[0], int) else None
+        if len(path) > 2 and path[1] == "properties" and isinstance(branch, Mapping):
+            names = list(branch.get("properties", {}))
+            return names.index(path[2]) if path[2] in names else 0
+        return 0
+
+    def rank(found: list[ValidationError]) -> tuple[bool, int, int, int]:
+        return (
+            all(e.validator == "type" for e in found),
+            -min(map(depth, found)),
+            -agreement(found[0]),
+            len(found),
+        )
+
+    return sorted(branches.values(), key=rank)[0]
+
+
 def _violation_from_fast_error(error: Any, *, at: Location) -> Violation:
     location = at + tuple(error.instance_path)
     pattern = getattr(error.kind, "pattern", None)
@@ -173,13 +212,18 @@ def _violation_from_fast_error(error: Any, *, at: Location) -> Violation:
     return Violation(location, error.message, "value_error", error.instance)
 
 
-def violation_from_error(error: ValidationError, *, at: Location, from_text: bool = False) -> Violation:
+def violations_from_error(
+    error: ValidationError, *, at: Location, from_text: bool = False
+) -> list[Violation]:
+    """What one error says; for an `anyOf`/`oneOf`, what the branch the instance nearly matches says."""
     if error.validator in ("anyOf", "oneOf") and error.context:
-        # The branch the instance's type fits says more than the others' type errors. A branch's error knows
-        # its whole path: its `absolute_path` starts at the root instance.
-        fitting = [inner for inner in error.context if inner.validator != "type"] or error.context
-        return violation_from_error(best_match(fitting), at=at, from_text=from_text)
+        # A branch's error knows its whole path: its `absolute_path` starts at the root instance.
+        inner = sorted(_closest_branch(error.context), key=lambda e: list(map(str, e.absolute_path)))
+        return [v for e in inner for v in violations_from_error(e, at=at, from_text=from_text)]
+    return [violation_from_error(error, at=at, from_text=from_text)]
 
+
+def violation_from_error(error: ValidationError, *, at: Location, from_text: bool = False) -> Violation:
     location = at + tuple(error.absolute_path)
     value = error.instance
     keyword = error.validator

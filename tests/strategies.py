@@ -19,6 +19,7 @@ from mockserver._spec import Operation, Parameter, Spec
 from mockserver._validation import FORMATS, SchemaValidator, build_format_checker, build_registry
 
 JSON_TYPES = ("application/json",)
+_CONSTRAINING_KEYS = ("type", "properties", "required", "allOf", "additionalProperties", "items", "enum")
 _SAFE_TEXT = st.text(alphabet=string.ascii_letters + string.digits + "-_. ", min_size=0, max_size=20)
 
 
@@ -78,7 +79,12 @@ class SchemaStrategies:
             return st.sampled_from(list(schema["enum"])) if schema["enum"] else st.nothing()
         for keyword in ("anyOf", "oneOf"):
             if keyword in schema:
-                return st.one_of([self.from_schema(branch, depth) for branch in schema[keyword]])
+                rest = {key: value for key, value in schema.items() if key != keyword}
+                if any(key in rest for key in _CONSTRAINING_KEYS):  # each branch with what surrounds it
+                    branches = [{"allOf": [rest, branch]} for branch in schema[keyword]]
+                else:
+                    branches = list(schema[keyword])
+                return st.one_of([self.from_schema(branch, depth) for branch in branches])
         if "allOf" in schema or "if" in schema:
             merged, rules = self._merge_all_of(schema)
             return self._conditioned(

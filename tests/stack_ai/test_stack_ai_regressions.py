@@ -98,7 +98,20 @@ def test_mismatched_provider_and_type_is_a_schema_violation(stack_ai):
     )
     assert response.status_code == 422
     assert [item["loc"] for item in response.json()["detail"]] == [["body", "connection_type_id"]]
-    assert response.json()["detail"][0]["msg"] == "Input should be 'slack'"
+    # sharepoint_app takes credentials: the OAuth flow names its own types.
+    assert response.json()["detail"][0]["msg"] == (
+        "Input should be 'gdrive', 'onedrive', 'sharepoint', 'dropbox', 'notion' or 'slack'"
+    )
+    body = {"provider_id": "slack", "connection_type_id": "gdrive", "connection_provider_data": {}}
+    response = stack_ai.put(
+        f"/connections/oauth/callback/{connection_id}",
+        params={"code": "x"},
+        json=body,
+        headers=stack_ai_headers(),
+    )
+    assert [(item["loc"], item["msg"]) for item in response.json()["detail"]] == [
+        (["body", "connection_type_id"], "Input should be 'slack'")
+    ]
 
 
 def test_credentials_type_params_are_in_the_schema(stack_ai):

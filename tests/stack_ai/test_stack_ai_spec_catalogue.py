@@ -40,23 +40,9 @@ def test_provider_and_type_enums_are_the_catalogue() -> None:
     assert SCHEMAS["ConnectionTypeId"]["enum"] == list(BY_TYPE)
 
 
-def _rules() -> list[dict[str, Any]]:
-    rules: list[dict[str, Any]] = SCHEMAS["CatalogueConstraints"]["allOf"]
-    return rules
-
-
-def test_each_provider_admits_exactly_its_connection_types() -> None:
-    by_provider = {
-        rule["if"]["properties"]["provider_id"]["const"]: rule["then"]["properties"]["connection_type_id"][
-            "enum"
-        ]
-        for rule in _rules()
-        if "connection_type_id" in rule["then"]["properties"]
-    }
-    assert by_provider == {
-        provider: [entry.connection_type_id for entry in CATALOGUE if entry.provider_id == provider]
-        for provider in PROVIDERS
-    }
+def _variants() -> list[dict[str, Any]]:
+    variants: list[dict[str, Any]] = SCHEMAS["CatalogueConstraints"]["oneOf"]
+    return variants
 
 
 def _param_ref(required: bool, is_url: bool) -> str:
@@ -65,38 +51,37 @@ def _param_ref(required: bool, is_url: bool) -> str:
     return "VisibleText"
 
 
-def test_each_connection_type_requires_exactly_its_params() -> None:
-    data_rules = {}
-    for rule in _rules():
-        data = rule["then"]["properties"].get("connection_provider_data")
-        if data is not None:
-            condition = rule["if"]["properties"]
-            key = (condition["provider_id"]["const"], condition["connection_type_id"]["const"])
-            data_rules[key] = data
-    expected = {}
-    for entry in CATALOGUE:
-        if not entry.params:
-            continue
-        expected[(entry.provider_id, entry.connection_type_id)] = {
-            "required": [param.name for param in entry.params if param.required],
-            "properties": {
+def test_one_variant_per_connection_type_with_its_provider_and_params() -> None:
+    found = []
+    for variant in _variants():
+        properties = variant["properties"]
+        data = properties.get("connection_provider_data", {})
+        found.append(
+            (
+                properties["provider_id"]["const"],
+                properties["connection_type_id"]["const"],
+                data.get("required", []),
+                {name: schema["$ref"] for name, schema in data.get("properties", {}).items()},
+            )
+        )
+    expected = [
+        (
+            entry.provider_id,
+            entry.connection_type_id,
+            [param.name for param in entry.params if param.required],
+            {
                 param.name: f"#/components/schemas/{_param_ref(param.required, param.is_url)}"
                 for param in entry.params
             },
-        }
-    found = {
-        key: {
-            "required": data.get("required", []),
-            "properties": {name: schema["$ref"] for name, schema in data["properties"].items()},
-        }
-        for key, data in data_rules.items()
-    }
+        )
+        for entry in CATALOGUE
+    ]
     assert found == expected
 
 
 def test_the_oauth_flow_admits_exactly_the_oauth2_types() -> None:
-    then = SCHEMAS["OAuthConnectionType"]["then"]["properties"]["connection_type_id"]["enum"]
-    assert then == [entry.connection_type_id for entry in CATALOGUE if entry.connection_type == OAUTH2]
+    admitted = SCHEMAS["OAuthConnectionType"]["properties"]["connection_type_id"]["enum"]
+    assert admitted == [entry.connection_type_id for entry in CATALOGUE if entry.connection_type == OAUTH2]
     assert {entry.connection_type for entry in CATALOGUE} == {OAUTH2, CREDENTIALS}
 
 
