@@ -128,11 +128,11 @@ class SchemaValidator:
         direct = [error for error in errors if error.validator not in ("anyOf", "oneOf")]
         if direct:  # a plain error says more than "no variant matches", which would guess at one
             errors = direct
-        found: dict[tuple[Location, str], Violation] = {}
+        found: dict[Location, Violation] = {}
         for error in errors:
             for violation in violations_from_error(error, at=at, from_text=from_text):
-                # Two rules saying the same kind of thing about one place (an enum and a narrower one): the first.
-                found.setdefault((violation.location, violation.kind), violation)
+                # One violation per place, as pydantic reports: the first rule that refuses it.
+                found.setdefault(violation.location, violation)
         if not found:
             # The two disagree (Python's `$` also matches before a final newline): the stricter one decides.
             return [_violation_from_fast_error(error, at=at) for error in self._fast.iter_errors(instance)]
@@ -165,8 +165,8 @@ def _describe_choices(values: Sequence[Any]) -> str:
 def _closest_branch(errors: Sequence[ValidationError]) -> list[ValidationError]:
     """The errors of the `anyOf`/`oneOf` branch the instance nearly matches.
 
-    A branch whose type fits beats one that only names another type; then the branch that fails deepest (its
-    shallowest error is furthest down: it agrees on the outer fields), then the one that agrees on more of
+    A branch that only refuses the instance's type loses to any other; then the branch that fails deepest
+    (its shallowest error is furthest down: it agrees on the outer fields), then the one that agrees on more of
     its leading properties (a variant naming the given `provider_id` beats one naming the given type), then
     the one with the fewest errors, then the first.
     """
@@ -177,25 +177,27 @@ def _closest_branch(errors: Sequence[ValidationError]) -> list[ValidationError]:
     def depth(error: ValidationError) -> int:
         return len(error.absolute_path) + (error.validator == "required")  # `required` is about a child
 
-    def agreement(error: ValidationError) -> int:
-        """How many properties the branch declares before the first one it refuses."""
-        path = list(error.relative_schema_path)
-        branches = error.parent.validator_value if error.parent is not None else None
-        branch = branches[path[0]] if isinstance(branches, list) and isinstance(path[0], int) else None
-        if len(path) > 2 and path[1] == "properties" and isinstance(branch, Mapping):
-            names = list(branch.get("properties", {}))
-            return names.index(path[2]) if path[2] in names else 0
-        return 0
-
     def rank(found: list[ValidationError]) -> tuple[bool, int, int, int]:
-        return (
-            all(e.validator == "type" for e in found),
-            -min(map(depth, found)),
-            -agreement(found[0]),
-            len(found),
-        )
+        wrong_type = all(e.validator == "type" and not e.relative_path for e in found)
+        return (wrong_type, -min(map(depth, found)), -_declared_before(found[0]), len(found))
 
     return sorted(branches.values(), key=rank)[0]
+
+
+def _declared_before(error: ValidationError) -> int:
+    """How many properties the failing branch declares before the one this error is about (0 if unknown)."""
+    node: Any = error.parent.validator_value if error.parent is not None else None
+    path = list(error.relative_schema_path)
+    for index, token in enumerate(path):
+        if isinstance(node, Mapping) and token == "properties" and index + 1 < len(path):
+            names = list(node.get("properties", {}))
+            return names.index(path[index + 1]) if path[index + 1] in names else 0
+        in_mapping = isinstance(node, Mapping) and isinstance(token, str) and token in node
+        in_list = isinstance(node, list) and isinstance(token, int) and token < len(node)
+        if not (in_mapping or in_list):
+            return 0
+        node = node[token]
+    return 0
 
 
 def _violation_from_fast_error(error: Any, *, at: Location) -> Violation:

@@ -41,7 +41,12 @@ def test_provider_and_type_enums_are_the_catalogue() -> None:
 
 
 def _variants() -> list[dict[str, Any]]:
-    variants: list[dict[str, Any]] = SCHEMAS["CatalogueConstraints"]["oneOf"]
+    """Each variant of a connection request: the common fields, then what the connection type adds."""
+    variants = []
+    for variant in SCHEMAS["ConnectionCreateRequest"]["oneOf"]:
+        fields, own = variant["allOf"]
+        assert fields == {"$ref": "#/components/schemas/ConnectionFields"}
+        variants.append(own)
     return variants
 
 
