@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ._app import ALL_APIS, DEFAULT_SPEC_DIR, MockConfig, build_services, create_app, discover_apis
-from ._check import check_specs
 from ._commands import add_commands, run_command
 from ._runtime import parse_latency
 from ._service import ApiService
@@ -117,6 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command == "check":
+        from ._check import check_specs  # imported late: openapi-spec-validator costs ~0.1 s to import
+
         problems = check_specs(args.spec_dir, discover_apis())
         for problem in problems:
             print(problem, file=sys.stderr)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import heapq
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Hashable, Iterable, Iterator, Mapping
 from itertools import islice
 from typing import Any
 
@@ -12,7 +11,8 @@ from ..._api import NO_BODY, MockResponse, OperationContext
 from ..._validation import Violation
 from ._access import Viewer, invalid, load, organization_of
 from ._catalogue import BY_TYPE, CATALOGUE, CREDENTIALS, CatalogueEntry, check_params, resolve
-from ._filters import parse_filters, sort_key
+from ._filters import parse_filters
+from ._index import index_of
 from ._masking import is_secret_key, merge_secrets
 from ._rand import Rand, Weighted
 from ._render import connection_json
@@ -48,7 +48,7 @@ def get_connections(ctx: OperationContext) -> MockResponse:
 
 
 def get_paginated_connections(ctx: OperationContext) -> MockResponse:
-    _, organization, user = organization_of(ctx)
+    state, organization, user = organization_of(ctx)
     raw_filters: Mapping[str, Any] = ctx.query.get("filters") or {}
     filters, violations = parse_filters(raw_filters)
     if violations:
@@ -56,23 +56,18 @@ def get_paginated_connections(ctx: OperationContext) -> MockResponse:
     offset = max(0, int(ctx.query["offset"]))
     limit = max(0, int(ctx.query["limit"]))
     sort_by, sort_dir = str(ctx.query["sort_by"]), str(ctx.query["sort_dir"])
-    matches: Iterable[Connection] = _visible(organization, Viewer(organization, user))
-    for item in filters:
-        matches = filter(item.predicate, matches)
-    if sort_by == "created_at":  # creation order is created_at order: no sort needed
-        ordered = list(matches)
-        if sort_dir == "desc":
-            ordered.reverse()
-    else:
-        ordered = list(matches)
-        key, wanted = sort_key(sort_by), offset + limit
-        if wanted < len(ordered) // 8:  # a first page of a long list: select instead of sorting it all
-            select = heapq.nlargest if sort_dir == "desc" else heapq.nsmallest
-            ordered = [*select(wanted, ordered, key=key), *ordered[wanted:]]
-        else:
-            ordered.sort(key=key, reverse=sort_dir == "desc")
-    total = len(ordered)
-    page = ordered[offset : offset + limit]
+    predicates = [item.predicate for item in filters]
+    viewer = Viewer(organization, user)
+    if viewer.is_org_admin:  # sees everything: the matches depend on the filters only
+        cache_key: Hashable | None = tuple(sorted((key, repr(value)) for key, value in raw_filters.items()))
+    else:  # what a member sees changes with RBAC grants, which the index does not follow: never cached
+        predicates.insert(0, viewer.can_see)
+        cache_key = None
+    matches = index_of(state, organization).matches(
+        state, organization, sort_by, sort_dir == "desc", predicates, cache_key
+    )
+    total = matches.total
+    page = matches.page(offset, limit)
     has_more = limit > 0 and offset + len(page) < total
     meta = {
         "sort_by": sort_by,
@@ -116,24 +111,25 @@ def new_connection(
 ) -> Connection:
     """Stores a new connection: the creator is its admin, no org-level role (private until shared)."""
     connection_id = state.next_connection_id()
-    created_at = state.clock.tick()
-    connection = Connection(
-        connection_id=connection_id,
-        org_id=organization.org_id,
-        name=name,
-        provider_id=entry.provider_id,
-        connection_type_id=entry.connection_type_id,
-        provider_data=data,
-        created_at=created_at,
-        updated_at=created_at + 10 + state.clock.rand.below(60),
-        created_by=user_id,
-        updated_by=user_id,
-        org_level_role=None,
-        user_roles={"admin": [user_id]},
-        group_roles={},
-        tree=Rand.of(state.tree_key(connection_id), "size").weighted(TREE_WEIGHTS),
-    )
-    organization.connections[connection_id] = connection
+    with index_of(state, organization).writing(state, organization, connection_id):
+        created_at = state.clock.tick()
+        connection = Connection(
+            connection_id=connection_id,
+            org_id=organization.org_id,
+            name=name,
+            provider_id=entry.provider_id,
+            connection_type_id=entry.connection_type_id,
+            provider_data=data,
+            created_at=created_at,
+            updated_at=created_at + 10 + state.clock.rand.below(60),
+            created_by=user_id,
+            updated_by=user_id,
+            org_level_role=None,
+            user_roles={"admin": [user_id]},
+            group_roles={},
+            tree=Rand.of(state.tree_key(connection_id), "size").weighted(TREE_WEIGHTS),
+        )
+        organization.connections[connection_id] = connection
     return connection
 
 
@@ -157,12 +153,14 @@ def refresh_tokens(state: StackAiState, connection: Connection) -> None:
     entry = BY_TYPE.get(connection.connection_type_id)
     if entry is None or entry.oauth is None or not connection.provider_data.get("refresh_token"):
         return
-    connection.refreshes += 1
-    rand = Rand.of("stack-ai", state.seed, "refresh", connection.connection_id, connection.refreshes)
-    connection.provider_data["access_token"] = entry.oauth.access_prefix + rand.text(
-        entry.oauth.access_length
-    )
-    connection.updated_at = state.clock.tick()
+    organization = state.organizations[connection.org_id]
+    with index_of(state, organization).writing(state, organization, connection.connection_id):
+        connection.refreshes += 1
+        rand = Rand.of("stack-ai", state.seed, "refresh", connection.connection_id, connection.refreshes)
+        connection.provider_data["access_token"] = entry.oauth.access_prefix + rand.text(
+            entry.oauth.access_length
+        )
+        connection.updated_at = state.clock.tick()
 
 
 def get_connection_by_id(ctx: OperationContext) -> MockResponse:
@@ -185,26 +183,29 @@ def update_connection(ctx: OperationContext) -> MockResponse:
     if _secrets(data) != _secrets(connection.provider_data):
         connection.health_issue = None  # new credentials: the provider accepts them again
         connection.health_forced = False  # and the health is derived from them again
-    connection.name = body.get("name", DEFAULT_NAME)
-    connection.provider_id = entry.provider_id
-    connection.connection_type_id = entry.connection_type_id
-    connection.provider_data = data
-    connection.updated_at = state.clock.tick()
-    connection.updated_by = user.user_id
+    with index_of(state, organization).writing(state, organization, connection.connection_id):
+        connection.name = body.get("name", DEFAULT_NAME)
+        connection.provider_id = entry.provider_id
+        connection.connection_type_id = entry.connection_type_id
+        connection.provider_data = data
+        connection.updated_at = state.clock.tick()
+        connection.updated_by = user.user_id
     return MockResponse(200, connection_json(organization, connection))
 
 
 def patch_connection(ctx: OperationContext) -> MockResponse:
     state, organization, connection, user = load(ctx, need="editor")
-    connection.name = ctx.body["name"]
-    connection.updated_at = state.clock.tick()
-    connection.updated_by = user.user_id
+    with index_of(state, organization).writing(state, organization, connection.connection_id):
+        connection.name = ctx.body["name"]
+        connection.updated_at = state.clock.tick()
+        connection.updated_by = user.user_id
     return MockResponse(200, connection_json(organization, connection))
 
 
 def delete_connection(ctx: OperationContext) -> MockResponse:
-    _, organization, connection, _ = load(ctx, need="admin")
-    del organization.connections[connection.connection_id]
+    state, organization, connection, _ = load(ctx, need="admin")
+    with index_of(state, organization).writing(state, organization, connection.connection_id):
+        del organization.connections[connection.connection_id]
     return MockResponse(204, NO_BODY)
 
 

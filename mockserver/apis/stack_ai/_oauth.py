@@ -30,6 +30,7 @@ from ..._validation import Violation
 from ._access import invalid, load, organization_of, value_error
 from ._catalogue import BY_TYPE, OAUTH2, CatalogueEntry, is_http_url, oauth_tokens, resolve
 from ._connections import DEFAULT_NAME, checked_entry, new_connection
+from ._index import index_of
 from ._masking import merge_secrets
 from ._rand import Rand
 from ._render import connection_json
@@ -178,14 +179,15 @@ def update_connection_from_callback(ctx: OperationContext) -> MockResponse:
     grant.used = True
     tokens = oauth_tokens(entry, Rand.of("stack-ai", state.seed, "oauth-tokens", code))
     data = merge_secrets(_flow_free(body["connection_provider_data"]), connection.provider_data)
-    if "name" in body:
-        connection.name = body["name"]
-    connection.connection_type_id = entry.connection_type_id
-    connection.provider_data = {**data, **tokens}
-    connection.health_issue = None
-    connection.health_forced = False
-    connection.updated_at = state.clock.tick()
-    connection.updated_by = user.user_id
+    with index_of(state, organization).writing(state, organization, connection.connection_id):
+        if "name" in body:
+            connection.name = body["name"]
+        connection.connection_type_id = entry.connection_type_id
+        connection.provider_data = {**data, **tokens}
+        connection.health_issue = None
+        connection.health_forced = False
+        connection.updated_at = state.clock.tick()
+        connection.updated_by = user.user_id
     return MockResponse(200, connection_json(organization, connection))
 
 

@@ -9,7 +9,7 @@ import base64
 import hashlib
 import struct
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import accumulate
 from types import MappingProxyType
 from typing import Generic, TypeVar
@@ -20,6 +20,7 @@ _BLOCK = struct.Struct(">8Q")
 _URLSAFE = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 _ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 _HEX = "0123456789abcdef"
+_VARIANT = "89ab"
 _TABLES = MappingProxyType(
     {
         alphabet: bytes(ord(alphabet[i % len(alphabet)]) for i in range(256))
@@ -37,13 +38,27 @@ def stable_int(*parts: object) -> int:
     return int.from_bytes(digest(*parts, size=8), "big")
 
 
+def digests(*parts: object, size: int = 16) -> Callable[[object], bytes]:
+    """`last -> digest(*parts, last)`, hashing `parts` once (for the digests of many numbered items)."""
+    prefix = hashlib.blake2b("".join(f"{part}\x1f" for part in parts).encode(), digest_size=size)
+
+    def of(last: object) -> bytes:
+        hasher = prefix.copy()
+        hasher.update(str(last).encode())
+        return hasher.digest()
+
+    return of
+
+
 def stable_uuid(*parts: object) -> str:
-    """A version-4-shaped uuid derived from `parts` (formatted by hand: this runs once per seeded item)."""
-    raw = bytearray(digest(*parts))
-    raw[6] = (raw[6] & 0x0F) | 0x40
-    raw[8] = (raw[8] & 0x3F) | 0x80
+    """A version-4-shaped uuid derived from `parts`."""
+    return uuid_text(digest(*parts))
+
+
+def uuid_text(raw: bytes) -> str:
+    """16 bytes as a version-4-shaped uuid, version and variant bits set (by hand: once per seeded item)."""
     h = raw.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[raw[8] >> 4 & 3]}{h[17:20]}-{h[20:32]}"
 
 
 def b64url(data: bytes) -> str:
@@ -104,36 +119,58 @@ class Rand:
         for _ in range(remainder):
             self.next()
 
-    def next(self) -> int:
+    # Each method draws inline (`pool.pop() if pool else self._refill()`): seeding draws millions of values.
+
+    def _refill(self) -> int:
+        """Fills the empty pool with the next block and draws from it."""
+        block = hashlib.blake2b(self._key + self._block.to_bytes(4, "big"), digest_size=64).digest()
+        self._block += 1
         pool = self._pool
-        if not pool:
-            block = hashlib.blake2b(self._key + self._block.to_bytes(4, "big"), digest_size=64).digest()
-            self._block += 1
-            pool.extend(_BLOCK.unpack(block))
+        pool.extend(_BLOCK.unpack(block))
         return pool.pop()
 
+    def skip(self, count: int) -> None:
+        """Moves on as if `count` values had been drawn."""
+        pool = self._pool
+        if count <= len(pool):
+            del pool[len(pool) - count :]
+        else:
+            self.skip_to(self.drawn + count)
+
+    def next(self) -> int:
+        pool = self._pool
+        return pool.pop() if pool else self._refill()
+
     def below(self, n: int) -> int:
-        return self.next() % n if n > 0 else 0
+        if n <= 0:
+            return 0
+        pool = self._pool
+        return (pool.pop() if pool else self._refill()) % n
 
     def between(self, low: int, high: int) -> int:
         """An integer in [low, high]."""
         return low + self.below(high - low + 1)
 
     def chance(self, probability: float) -> bool:
-        return self.next() < probability * (1 << 64)
+        pool = self._pool
+        return (pool.pop() if pool else self._refill()) < probability * (1 << 64)
 
     def choice(self, items: Sequence[T]) -> T:
         return items[self.below(len(items))]
 
     def weighted(self, items: Weighted[T] | Sequence[tuple[T, int]]) -> T:
         table = items if isinstance(items, Weighted) else Weighted(items)
-        return table.values[bisect_right(table.bounds, self.below(table.total))]
+        pool = self._pool
+        return table.values[
+            bisect_right(table.bounds, (pool.pop() if pool else self._refill()) % table.total)
+        ]
 
     def text(self, length: int, alphabet: str = _URLSAFE) -> str:
         """`length` characters of `alphabet`, expanded with SHAKE-256 from one draw (fast for long tokens)."""
-        table = _TABLES[alphabet]
-        raw = hashlib.shake_256(self.next().to_bytes(8, "big")).digest(length)
-        return raw.translate(table).decode("ascii")
+        pool = self._pool
+        draw = pool.pop() if pool else self._refill()
+        raw = hashlib.shake_256(draw.to_bytes(8, "big")).digest(length)
+        return raw.translate(_TABLES[alphabet]).decode("ascii")
 
     def alnum(self, length: int) -> str:
         return self.text(length, _ALNUM)

@@ -7,6 +7,10 @@ Per organization (Acme Research, Globex Labs):
   2025-11-28, in `created_at` order. The first four of each organization have fixed RBAC, so the
   mock member (bob, dave) is editor of the 1st, viewer of the 2nd, cannot see the 3rd and is admin
   of the 4th; the others are random (about one in six is hidden from the member).
+
+At scale (`--connections 100000`: 200,000 connections), a connection's provider data is
+built on its first read, from the position its random stream had (the same data as if built at once), and
+a large seed freezes what it built (`gc.freeze`) so that the garbage collector never walks it again.
 """
 
 from __future__ import annotations
@@ -14,13 +18,15 @@ from __future__ import annotations
 import gc
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from faker import Faker
 
 from ._catalogue import BY_TYPE, CREDENTIALS, CatalogueEntry, oauth_tokens
-from ._rand import Rand, Weighted, stable_int, stable_uuid
+from ._rand import Rand, Weighted, digests, stable_int, stable_uuid, uuid_text
 from ._state import (
     CLOCK_START,
     Clock,
@@ -34,6 +40,9 @@ from ._state import (
 from ._users import ORGANIZATIONS, USERS, MockUser
 
 DEFAULT_CONNECTIONS = 25
+FREEZE_FROM = 1000
+"""Connections per organization from which seeding freezes the heap (`gc.freeze`): walking a million
+seeded objects costs the collector a few hundred ms each time, while a few thousand cost nothing."""
 GROUP_NAMES = ("Engineering", "Research", "Sales", "Leadership")
 COLLEAGUES = 6
 TREE_SIZES = ("small", "medium", "large")
@@ -86,6 +95,19 @@ _ORG_ROLE_WEIGHTS: Weighted[str | None] = Weighted((("viewer", 45), ("editor", 3
 _GRANT_WEIGHTS = Weighted((("editor", 50), ("viewer", 40), ("admin", 10)))
 _GROUP_GRANT_WEIGHTS = Weighted((("viewer", 60), ("editor", 40)))
 _TREE_WEIGHTS = Weighted((("small", 50), ("medium", 35), ("large", 15)))
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+_NAMES: Mapping[str, tuple[tuple[str, ...], ...]] = {
+    type_id: tuple(
+        tuple(template.format(dept=dept, slug=_slug(dept)) for dept in _DEPARTMENTS) for template in templates
+    )
+    for type_id, templates in _NAME_TEMPLATES.items()
+}
+"""Every seeded connection name, by connection type, then template, then department."""
 _SEED_START = to_micros(datetime(2025, 1, 6, 8, 0, tzinfo=UTC))
 _SEED_END = to_micros(datetime(2025, 11, 28, 18, 0, tzinfo=UTC))
 _MILLI = 1000
@@ -93,23 +115,22 @@ _DAY = 86_400_000_000
 
 
 def create_state(*, seed: int, connections: int = DEFAULT_CONNECTIONS) -> StackAiState:
-    organizations: dict[str, Organization] = {}
+    organizations = {org.org_id: org for org in (_seed_organization(seed, name) for name in ORGANIZATIONS)}
+    large = connections >= FREEZE_FROM
+    if large:
+        gc.collect(1)  # the young garbage of the step above, so that the freeze below keeps none of it
     collecting = gc.isenabled()
     gc.disable()  # seeding allocates many long-lived objects and no cycles: skip needless collections
     try:
-        for name in ORGANIZATIONS:
-            organization = _seed_organization(seed, name)
+        for organization in organizations.values():
             _seed_connections(seed, organization, max(0, connections))
-            organizations[organization.org_id] = organization
     finally:
+        if large:
+            gc.freeze()  # they live as long as the state: keep them out of every later collection too
         if collecting:
             gc.enable()
     clock = Clock(to_micros(CLOCK_START), Rand.of("stack-ai", seed, "clock"))
     return StackAiState(seed=seed, organizations=organizations, clock=clock)
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
 def _avatar(rand: Rand) -> str:
@@ -175,33 +196,75 @@ def _seed_groups(
     return groups
 
 
-def provider_data(
-    entry: CatalogueEntry, rand: Rand, organization: Organization, creator: Member
-) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    """What the provider data of an organization's connections takes from it."""
+
+    org_id: str
+    slug: str
+    """`acme-research`: the Atlassian and SharePoint tenant."""
+    subdomain: str
+    """`acme`: the SharePoint tenant of OAuth connections."""
+
+    @classmethod
+    def of(cls, organization: Organization) -> Tenant:
+        return cls(organization.org_id, _slug(organization.name), organization.domain.split(".")[0])
+
+
+def provider_data(entry: CatalogueEntry, rand: Rand, tenant: Tenant, creator_email: str) -> dict[str, Any]:
     """Realistic `connection_provider_data` for a seeded connection (secrets in full; masked on output)."""
     if entry.connection_type != CREDENTIALS:
         data = oauth_tokens(entry, rand)
         if entry.connection_type_id == "sharepoint" and rand.chance(0.5):
-            data["site_url"] = (
-                f"https://{organization.domain.split('.')[0]}.sharepoint.com/sites/{rand.alnum(6)}"
-            )
+            data["site_url"] = f"https://{tenant.subdomain}.sharepoint.com/sites/{rand.alnum(6)}"
         return data
-    tenant = _slug(organization.name)
     if entry.connection_type_id == "confluence":
         return {
-            "url": f"https://{tenant}.atlassian.net",
-            "username": creator.email,
+            "url": f"https://{tenant.slug}.atlassian.net",
+            "username": creator_email,
             "api_token": "ATATT3xFfGF0" + rand.text(180),
         }
     return {
-        "tenant_id": stable_uuid("stack-ai", "tenant", organization.org_id),
+        "tenant_id": stable_uuid("stack-ai", "tenant", tenant.org_id),
         "client_id": stable_uuid("stack-ai", "client", rand.next()),
         "client_secret": rand.alnum(3) + "8Q~" + rand.text(34),
-        "site_url": f"https://{tenant}.sharepoint.com/sites/{rand.alnum(8).lower()}",
+        "site_url": f"https://{tenant.slug}.sharepoint.com/sites/{rand.alnum(8).lower()}",
     }
 
 
+def skip_provider_data(entry: CatalogueEntry, rand: Rand) -> None:
+    """Draws from `rand` exactly what `provider_data` would, without building anything."""
+    if entry.connection_type != CREDENTIALS:
+        rand.skip(_TOKEN_DRAWS[entry.connection_type_id])
+        if entry.connection_type_id == "sharepoint" and rand.chance(0.5):
+            rand.skip(1)
+    else:
+        rand.skip(1 if entry.connection_type_id == "confluence" else 4)
+
+
+def _token_draws(entry: CatalogueEntry) -> int:
+    probe = Rand(b"")
+    oauth_tokens(entry, probe)
+    return probe.drawn
+
+
+_TOKEN_DRAWS: Mapping[str, int] = {type_id: _token_draws(entry) for type_id, entry in BY_TYPE.items()}
+"""Values `oauth_tokens` draws, by connection type (measured: the same whatever the values)."""
+
+
+def later_provider_data(
+    entry: CatalogueEntry, key: bytes, drawn: int, tenant: Tenant, creator_email: str
+) -> dict[str, Any]:
+    """`provider_data` from the stream `Rand(key)` after its first `drawn` values: a seeded connection's
+    provider data is built on first read (`Connection.pending_data`), saving a third of a large seed."""
+    rand = Rand(key)
+    rand.skip_to(drawn)
+    return provider_data(entry, rand, tenant, creator_email)
+
+
 def _seed_connections(seed: int, organization: Organization, count: int) -> None:
+    """The hot loop of a large seed: names and messages come from tables built once, strings are shared,
+    and the provider data (its tokens are a third of the work) is left to `later_provider_data`."""
     mock_users = [user for user in USERS if user.organization == organization.name]
     admin = next(user.user_id for user in mock_users if user.org_role == "admin")
     member = next(user.user_id for user in mock_users if user.org_role != "admin")
@@ -209,22 +272,36 @@ def _seed_connections(seed: int, organization: Organization, count: int) -> None
         user_id for user_id in organization.members if user_id not in {u.user_id for u in mock_users}
     ]
     everyone = list(organization.members)
-    groups = list(organization.groups.values())
+    group_ids = list(organization.groups)
+    members = organization.members
+    org_id = organization.org_id
+    tenant = Tenant.of(organization)
+    connections = organization.connections
+    stream_key = digests("stack-ai", seed, "connection", org_id)
+    id_key = digests("stack-ai", seed, "seeded-connection", org_id)
+    entries = {type_id: BY_TYPE[type_id] for type_id in _TYPE_WEIGHTS.values}
+    revoked = {
+        type_id: f"{entry.name} rejected the stored refresh token (invalid_grant); re-authorize the connection."
+        for type_id, entry in entries.items()
+    }
     slot = max(1, (_SEED_END - _SEED_START) // max(count, 1))
     clock_start = to_micros(CLOCK_START)
     for index in range(count):
-        rand = Rand.of("stack-ai", seed, "connection", organization.org_id, index)
+        key = stream_key(index)
+        rand = Rand(key)
         created_at = _SEED_START + index * slot + rand.below(slot)
-        entry = BY_TYPE[rand.weighted(_TYPE_WEIGHTS)]
-        dept = rand.choice(_DEPARTMENTS)
-        name = rand.choice(_NAME_TEMPLATES[entry.connection_type_id]).format(dept=dept, slug=_slug(dept))
+        type_id = rand.weighted(_TYPE_WEIGHTS)
+        entry = entries[type_id]
+        dept = rand.below(len(_DEPARTMENTS))
+        templates = _NAMES[type_id]
+        name = templates[rand.below(len(templates))][dept]
         pick = rand.below(100)
         creator = admin if pick < 25 else member if pick < 40 else colleagues[pick % len(colleagues)]
         org_role: str | None = rand.weighted(_ORG_ROLE_WEIGHTS)
         if index < 4:
             creator = (admin, colleagues[0], colleagues[1], colleagues[2])[index]
             org_role = ("editor", "viewer", None, "viewer")[index]
-        user_roles: dict[str, list[str]] = {"admin": [creator]}
+        user_roles: dict[str, list[str]] = {"admin": [creator]}  # then at most one other role: in ROLES order
         group_roles: dict[str, list[str]] = {}
         if index == 3:
             user_roles["admin"].append(member)
@@ -234,7 +311,7 @@ def _seed_connections(seed: int, organization: Organization, count: int) -> None
                 role = rand.weighted(_GRANT_WEIGHTS)
                 user_roles.setdefault(role, []).append(subject)
         if index >= 4 and rand.chance(0.25):
-            group_roles[rand.weighted(_GROUP_GRANT_WEIGHTS)] = [rand.choice(groups).group_id]
+            group_roles[rand.weighted(_GROUP_GRANT_WEIGHTS)] = [rand.choice(group_ids)]
         if rand.chance(0.6):
             updated_at, updated_by = created_at + 20 + rand.below(60), creator
         else:
@@ -242,24 +319,26 @@ def _seed_connections(seed: int, organization: Organization, count: int) -> None
             updated_at, updated_by = created_at + rand.below(room), rand.choice(everyone)
         health_issue = None
         if entry.oauth is not None and index >= 4 and rand.chance(0.08):
-            health_issue = f"{entry.name} rejected the stored refresh token (invalid_grant); re-authorize the connection."
-        connection_id = stable_uuid("stack-ai", seed, "seeded-connection", organization.org_id, index)
-        organization.connections[connection_id] = Connection(
+            health_issue = revoked[type_id]
+        drawn = rand.drawn
+        skip_provider_data(entry, rand)
+        connection_id = uuid_text(id_key(index))
+        connections[connection_id] = connection = Connection(
             connection_id=connection_id,
-            org_id=organization.org_id,
+            org_id=org_id,
             name=name,
             provider_id=entry.provider_id,
-            connection_type_id=entry.connection_type_id,
-            provider_data=provider_data(entry, rand, organization, organization.members[creator]),
+            connection_type_id=type_id,
+            provider_data={},
             created_at=created_at,
             updated_at=updated_at,
             created_by=creator,
             updated_by=updated_by,
             org_level_role=org_role,
-            user_roles={
-                role: user_roles[role] for role in ("admin", "editor", "viewer") if role in user_roles
-            },
+            user_roles=user_roles,
             group_roles=group_roles,
             health_issue=health_issue,
             tree=("large", "medium")[index] if index < 2 else rand.weighted(_TREE_WEIGHTS),
+            pending_data=partial(later_provider_data, entry, key, drawn, tenant, members[creator].email),
         )
+        del connection.provider_data  # built on first read

@@ -14,9 +14,12 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._rand import Rand, stable_int, stable_uuid
+
+if TYPE_CHECKING:
+    from ._index import ConnectionIndex
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 CLOCK_START = datetime(2025, 12, 1, 9, 0, tzinfo=UTC)
@@ -113,6 +116,21 @@ class Connection:
     """Size class of the connection's resource tree: `small`, `medium` or `large` (see `_resources.py`)."""
     refreshes: int = 0
     """How many times the OAuth tokens were refreshed; derives the next token deterministically."""
+    pending_data: Callable[[], dict[str, Any]] | None = field(default=None, repr=False, compare=False)
+    """Builds `provider_data` on its first read; set by seeding, which leaves `provider_data` unset."""
+
+    if not TYPE_CHECKING:  # hidden from mypy, so that a misspelled attribute still fails type-checking
+
+        def __getattr__(self, name):
+            """Reached only for an unset slot: the `provider_data` of a seeded connection not read yet."""
+            if name != "provider_data":
+                raise AttributeError(name)
+            pending = self.pending_data
+            if pending is None:
+                raise AttributeError(name)
+            self.provider_data = data = pending()
+            self.pending_data = None
+            return data
 
 
 @dataclass(slots=True)
@@ -196,6 +214,8 @@ class StackAiState:
     monotonic: Callable[[], float] = time.monotonic
     """Real elapsed time, used only to expire OAuth codes and consent requests (never in response data)."""
     folders: BoundedCache = field(default_factory=lambda: BoundedCache(1024))
+    indexes: dict[str, ConnectionIndex] = field(default_factory=dict, compare=False, repr=False)
+    """Sorted views of each organization's connections, by org id (derived data, see `_index.py`)."""
 
     @property
     def secret(self) -> bytes:

@@ -1,0 +1,205 @@
+"""Sorted views of an organization's connections, so that `GET /api/v1/connections` stays fast at scale.
+
+Derived data, never part of a snapshot (like the folder cache): `StackAiState.indexes` holds one
+`ConnectionIndex` per organization, created on first use (so a new, reset or imported state starts empty).
+
+- For each sort field but `created_at` (creation order, the organization's own order), a `SortedView`:
+  the connections in `sort_key` order, built on first use, then moved one at a time by the writes of
+  `_connections.py` and `_oauth.py` (`ConnectionIndex.writing`).
+- A query's matches (`Matches`): the total comes from one pass of the predicates in creation order (the
+  order of the connections in memory: twice as fast as in any sorted order); then a few matches are sorted,
+  while many are found by walking the view only as far as the pages asked for need. An organization
+  admin's queries are cached until the next write, so paging through one query costs one pass in all.
+- A write that does not go through `writing` (a state edited by hand, say) is caught anyway: every write of
+  a listed field ticks the clock and every delete shrinks the organization, so a `(clock, count)` that
+  moved unexpectedly makes the next listing re-file the connections whose `updated_at` passed the clock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from bisect import bisect_left, insort
+from collections import OrderedDict
+from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Mapping, Reversible, Sequence
+from itertools import compress, islice
+from operator import not_
+from typing import Any
+
+from ._filters import sort_key
+from ._state import Connection, Organization, StackAiState
+
+CACHED_QUERIES = 8
+"""Queries whose matches are kept per organization (each at most one reference per connection)."""
+SORT_BELOW = 32
+"""Matches fewer than 1/SORT_BELOW of the organization are sorted; more are found by walking a view."""
+
+Version = tuple[int, int]
+"""The clock and the organization's connection count: any write of a listed field changes one of them."""
+
+
+class SortedView:
+    """An organization's connections in ascending `key` order.
+
+    Every connection sits where its current key puts it, except in the middle of a write: `writing` takes a
+    connection out before the write and files it again after; `refile` repairs after unannounced writes.
+    """
+
+    __slots__ = ("_key", "connections")
+
+    def __init__(self, key: Callable[[Connection], Any], connections: Iterable[Connection]) -> None:
+        self._key = key
+        self.connections: list[Connection] = sorted(connections, key=key)
+
+    def __len__(self) -> int:
+        return len(self.connections)
+
+    def add(self, connection: Connection) -> None:
+        insort(self.connections, connection, key=self._key)
+
+    def remove(self, connection: Connection) -> None:
+        """Takes out a connection filed under its current key (a no-op for one that is not filed)."""
+        at = bisect_left(self.connections, self._key(connection), key=self._key)
+        if at < len(self.connections) and self.connections[at] is connection:
+            del self.connections[at]
+
+    def refile(self, changed: Collection[Connection], present: Mapping[str, Connection]) -> None:
+        """Files `changed` again (wherever they were, if anywhere), and drops connections no longer `present`."""
+        stale = set(map(id, changed))  # by identity: comparing ids reads no connection
+        connections = self.connections
+        self.connections = list(
+            compress(connections, map(not_, map(stale.__contains__, map(id, connections))))
+        )
+        if len(self.connections) + len(changed) != len(present):  # deleted behind the index's back
+            self.connections = [c for c in self.connections if present.get(c.connection_id) is c]
+        for connection in changed:
+            self.add(connection)
+
+
+class Matches:
+    """The matches of one query: their `total`, and the first ones in order, found as pages ask for them."""
+
+    __slots__ = ("_found", "_rest", "total")
+
+    def __init__(self, total: int, ordered: Iterator[Connection]) -> None:
+        self.total = total
+        self._found: list[Connection] = []
+        self._rest = ordered
+        """The matches after `_found`, in order: valid until the next write, which drops the cache."""
+
+    def page(self, offset: int, limit: int) -> list[Connection]:
+        stop = min(offset + limit, self.total)
+        if len(self._found) < stop:
+            self._found += islice(self._rest, stop - len(self._found))
+        return self._found[offset:stop]
+
+
+class ConnectionIndex:
+    """The sorted views and cached matches of one organization."""
+
+    __slots__ = ("_matches", "_version", "_views")
+
+    def __init__(self) -> None:
+        self._views: dict[str, SortedView] = {}
+        self._version: Version | None = None
+        """When the views and the cache were last known to match the organization."""
+        self._matches: OrderedDict[Hashable, Matches] = OrderedDict()
+
+    @contextlib.contextmanager
+    def writing(self, state: StackAiState, organization: Organization, connection_id: str) -> Iterator[None]:
+        """Wraps one write of a connection (create, edit, delete): the views follow it at once."""
+        current = self._version == _version(state, organization)
+        before = organization.connections.get(connection_id)
+        if before is not None:
+            for view in self._views.values():
+                view.remove(before)
+        try:
+            yield
+        finally:
+            after = organization.connections.get(connection_id)
+            if after is not None:
+                for view in self._views.values():
+                    view.add(after)
+            self._matches.clear()
+            if current:
+                self._version = _version(state, organization)
+
+    def matches(
+        self,
+        state: StackAiState,
+        organization: Organization,
+        sort_by: str,
+        descending: bool,
+        predicates: Sequence[Callable[[Connection], bool]],
+        cache_key: Hashable | None,
+    ) -> Matches:
+        """The connections passing every predicate, ordered by `sort_by`; cached under `cache_key`, if any
+        (it must name the predicates; leave it None when they can change without a write, like RBAC)."""
+        self._refresh(state, organization)
+        key = (sort_by, descending, cache_key)
+        if cache_key is not None:
+            cached = self._matches.get(key)
+            if cached is not None:
+                self._matches.move_to_end(key)
+                return cached
+        found = self._find(organization, sort_by, descending, predicates)
+        if cache_key is not None:
+            self._matches[key] = found
+            if len(self._matches) > CACHED_QUERIES:
+                self._matches.popitem(last=False)
+        return found
+
+    def _find(
+        self,
+        organization: Organization,
+        sort_by: str,
+        descending: bool,
+        predicates: Sequence[Callable[[Connection], bool]],
+    ) -> Matches:
+        connections = organization.connections
+        ordered: Reversible[Connection] = (
+            connections.values() if sort_by == "created_at" else self._view(organization, sort_by).connections
+        )
+        walk = reversed(ordered) if descending else iter(ordered)
+        if not predicates:
+            return Matches(len(connections), walk)
+        passed: Iterable[Connection] = connections.values()
+        for predicate in predicates:
+            passed = filter(predicate, passed)
+        found = list(passed)
+        if sort_by == "created_at":
+            return Matches(len(found), reversed(found) if descending else iter(found))
+        if len(found) * SORT_BELOW < len(connections):
+            return Matches(len(found), iter(sorted(found, key=sort_key(sort_by), reverse=descending)))
+        for predicate in predicates:
+            walk = filter(predicate, walk)
+        return Matches(len(found), walk)
+
+    def _view(self, organization: Organization, sort_by: str) -> SortedView:
+        view = self._views.get(sort_by)
+        if view is None:
+            view = self._views[sort_by] = SortedView(sort_key(sort_by), organization.connections.values())
+        return view
+
+    def _refresh(self, state: StackAiState, organization: Organization) -> None:
+        version = _version(state, organization)
+        if version == self._version:
+            return
+        if self._version is not None and self._views:
+            since = self._version[0]
+            changed = [c for c in organization.connections.values() if c.updated_at > since]
+            for view in self._views.values():
+                if changed or len(view) != len(organization.connections):
+                    view.refile(changed, organization.connections)
+        self._matches.clear()
+        self._version = version
+
+
+def _version(state: StackAiState, organization: Organization) -> Version:
+    return state.clock.now, len(organization.connections)
+
+
+def index_of(state: StackAiState, organization: Organization) -> ConnectionIndex:
+    index = state.indexes.get(organization.org_id)
+    if index is None:
+        index = state.indexes[organization.org_id] = ConnectionIndex()
+    return index
