@@ -22,8 +22,9 @@ from ._control import build_control, load_snapshot, save_snapshot
 from ._docs import DOCS_MOUNT, DocsApp
 from ._faults import FaultBook
 from ._journal import RequestJournal
+from ._jsontext import encode_json
 from ._runtime import MockRuntime
-from ._service import VIOLATIONS_HEADER, ApiService, ServiceOptions, encode_json
+from ._service import VIOLATIONS_HEADER, ApiService, ServiceOptions
 from ._spec import load_spec
 
 DEFAULT_SPEC_DIR = Path(__file__).resolve().parent.parent / "spec"

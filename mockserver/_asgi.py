@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Send
 
 from ._api import NO_BODY, MockResponse
 from ._exchange import Body
-from ._service import encode_json
+from ._jsontext import encode_json
 
 
 @dataclass(frozen=True, slots=True)

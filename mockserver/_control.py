@@ -19,8 +19,9 @@ from typing import Any
 from starlette.types import Receive, Scope, Send
 
 from ._api import NO_BODY, ApiDefinition, Behaviour, MockResponse, OperationContext, Problem, Reason
+from ._jsontext import encode_json
 from ._runtime import DEFAULT_SESSION, MockRuntime
-from ._service import ApiService, ServiceOptions, encode_json
+from ._service import ApiService, ServiceOptions
 from ._spec import load_spec
 from ._validation import Violation
 

@@ -15,7 +15,8 @@ from typing import Any
 
 from starlette.types import Receive, Scope, Send
 
-from ._service import ApiService, encode_json
+from ._jsontext import encode_json
+from ._service import ApiService
 
 DOCS_MOUNT = "/docs"
 _ASSETS = {

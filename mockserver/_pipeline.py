@@ -15,6 +15,7 @@ from referencing import Registry
 
 from ._api import NO_BODY, ApiDefinition, MockResponse, Principal, Problem, Reason
 from ._generate import SchemaDataGenerator
+from ._jsontext import decode_json
 from ._parameters import ParameterReader, RawParameters, coerce_scalar, schema_types
 from ._spec import MediaType, Operation, Spec
 from ._validation import SchemaValidator, Violation
@@ -122,13 +123,11 @@ class BodyReader:
         if not _is_json(media_type):
             return payload, [], None  # a non-JSON body an operation accepts (`*/*`, say) stays bytes
         try:
-            body = json.loads(payload)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            position = exc.pos if isinstance(exc, json.JSONDecodeError) else exc.start
-            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "invalid UTF-8"
+            body = decode_json(payload)
+        except json.JSONDecodeError as exc:
             return (
                 NO_BODY,
-                [Violation(("body", position), "JSON decode error", "json_invalid", {}, {"error": reason})],
+                [Violation(("body", exc.pos), "JSON decode error", "json_invalid", {}, {"error": exc.msg})],
                 None,
             )
         validator = self.validators.get(declared)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections import OrderedDict
@@ -19,6 +18,7 @@ from starlette.types import Receive, Scope, Send
 from ._api import NO_BODY, ApiDefinition, MockResponse, OperationContext, Principal, Problem, Reason
 from ._faults import FaultRule
 from ._journal import JournalEntry
+from ._jsontext import encode_json
 from ._parameters import RawParameters, read_cookies
 from ._pipeline import JSON_MEDIA_TYPE, CompiledOperation, ExampleResponder, authenticate, compile_operation
 from ._prefer import Preference, parse_prefer
@@ -42,10 +42,6 @@ class ServiceOptions:
 
 class DroppedConnection(Exception):
     """A fault rule asked for the connection to be cut before any response."""
-
-
-def encode_json(body: Any) -> bytes:
-    return json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
 
 
 @dataclass(slots=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,7 +13,6 @@ from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
-from rfc3339_validator import validate_rfc3339
 
 from ._spec import JsonPointer, Spec
 
@@ -41,15 +39,29 @@ class Violation:
         return f"{where}: {self.message}" if where else self.message
 
 
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_DATE_TIME = re.compile(
+    r"(\d{4})-(0[1-9]|1[0-2])-(\d\d)T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)",
+    re.ASCII,
+)
+_DAYS_IN_MONTH = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
 def _is_uuid(value: str) -> bool:
-    try:
-        return len(value) == 36 and uuid.UUID(value) is not None
-    except ValueError:
-        return False
+    """RFC 4122 text: 32 hex digits, hyphens after the 8th, 12th, 16th and 20th."""
+    return _UUID.fullmatch(value) is not None
 
 
 def _is_date_time(value: str) -> bool:
-    return bool(validate_rfc3339(value))
+    """RFC 3339 `date-time` (`T` and `Z` upper case, no leap second), a real calendar day of year 1 or later."""
+    match = _DATE_TIME.fullmatch(value)
+    if match is None:
+        return False
+    year, month, day = int(match[1]), int(match[2]), int(match[3])
+    if day <= 28:
+        return day > 0 and year > 0
+    leap = month == 2 and year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    return year > 0 and day <= _DAYS_IN_MONTH[month] + leap
 
 
 def _is_date(value: str) -> bool:

@@ -198,7 +198,7 @@ CASES: list[tuple[str, str, dict[str, Any], list[dict[str, Any]]]] = [
         "NaN",
         UNKNOWN,
         {"content": b'{"status": NaN}', "headers": {"content-type": "application/json"}},
-        [_item("json_invalid", ["body", 0], "JSON decode error", {}, {"error": "NaN is not valid JSON"})],
+        [_item("json_invalid", ["body", 11], "JSON decode error", {}, {"error": "NaN is not a JSON value"})],
     ),
     (
         "bad session",

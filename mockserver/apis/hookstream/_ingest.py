@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
 from ..._api import NO_BODY, MockResponse, OperationContext, Problem
+from ..._jsontext import decode_json
 from ._common import json_response, not_found, state_of, store_of
 from ._filters import Event, rules_match
 from ._state import ANONYMOUS, rate_limited
@@ -28,7 +28,7 @@ def text_payload(raw: bytes, content_type: str | None) -> Any:
     if content_type == _FORM:
         return dict(parse_qsl(text, keep_blank_values=True))
     try:
-        return json.loads(text)
+        return decode_json(text)
     except ValueError:
         return text
 

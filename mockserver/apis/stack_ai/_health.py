@@ -28,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from ..._jsontext import decode_json
 from ..._runtime import DEFAULT_SESSION, SESSION_NAME
 from ..._validation import Violation
 from ._access import CONNECTION_NOT_FOUND, value_error
@@ -72,11 +73,9 @@ def _body_violations(raw: bytes, content_type: str | None) -> tuple[dict[str, An
         text = raw.decode("utf-8", "replace")
         return {}, [_not_an_object(text)]
     try:
-        body = json.loads(raw, parse_constant=_no_constant)
-    except (ValueError, RecursionError) as exc:
-        position = exc.pos if isinstance(exc, json.JSONDecodeError) else 0
-        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
-        return {}, [Violation(("body", position), "JSON decode error", "json_invalid", {}, {"error": reason})]
+        body = decode_json(raw)
+    except json.JSONDecodeError as exc:
+        return {}, [Violation(("body", exc.pos), "JSON decode error", "json_invalid", {}, {"error": exc.msg})]
     if not isinstance(body, dict):
         return {}, [_not_an_object(body)]
     violations: list[Violation] = []
@@ -118,10 +117,6 @@ def _body_violations(raw: bytes, content_type: str | None) -> tuple[dict[str, An
                 Violation(("body", key), "Extra inputs are not permitted", "extra_forbidden", body[key])
             )
     return body, violations
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
 
 
 def _not_an_object(given: Any) -> Violation:

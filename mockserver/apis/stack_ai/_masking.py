@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 MASK = "****"
@@ -13,6 +14,7 @@ _SHOWN_SUFFIX = 4
 _MIN_PARTIAL = 16
 
 
+@lru_cache(maxsize=1024)
 def is_secret_key(key: str) -> bool:
     return bool(_SECRET_KEY.search(key))
 

@@ -14,6 +14,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from ._rand import Rand, stable_int, stable_uuid
@@ -35,19 +36,45 @@ def from_micros(micros: int) -> datetime:
     return EPOCH + timedelta(microseconds=micros)
 
 
+_DAY = 86_400_000_000
+_RENDERED = 8192
+"""Timestamps kept rendered, per format: a listing renders the same connections and members again and again."""
+
+
+@lru_cache(maxsize=4096)
+def _date(day: int) -> str:
+    """`2025-11-10`, for a day counted from the epoch (timestamps of one day share it)."""
+    return (EPOCH + timedelta(days=day)).date().isoformat()
+
+
+def _split(micros: int) -> tuple[str, int, int, int, int]:
+    """Date, hours, minutes, seconds and microseconds, formatted by arithmetic: 2x faster than datetime."""
+    day, rest = divmod(micros, _DAY)
+    seconds, fraction = divmod(rest, 1_000_000)
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    return _date(day), hours, minutes, seconds, fraction
+
+
+@lru_cache(maxsize=_RENDERED)
 def iso(micros: int) -> str:
     """The vendor's connection timestamps: `2025-11-10T10:49:18.436394+00:00`."""
-    return from_micros(micros).isoformat(timespec="microseconds")
+    date, hours, minutes, seconds, fraction = _split(micros)
+    return f"{date}T{hours:02d}:{minutes:02d}:{seconds:02d}.{fraction:06d}+00:00"
 
 
+@lru_cache(maxsize=_RENDERED)
 def postgres(micros: int) -> str:
     """Profile timestamps as the vendor sends them: `2025-08-29 18:09:23.338452+00:00`."""
-    return from_micros(micros).isoformat(sep=" ", timespec="microseconds")
+    date, hours, minutes, seconds, fraction = _split(micros)
+    return f"{date} {hours:02d}:{minutes:02d}:{seconds:02d}.{fraction:06d}+00:00"
 
 
+@lru_cache(maxsize=_RENDERED)
 def iso_millis(micros: int) -> str:
     """Resource timestamps: `2025-11-28T01:31:40.235Z`."""
-    return from_micros(micros).strftime("%Y-%m-%dT%H:%M:%S.") + f"{(micros // 1000) % 1000:03d}Z"
+    date, hours, minutes, seconds, fraction = _split(micros)
+    return f"{date}T{hours:02d}:{minutes:02d}:{seconds:02d}.{fraction // 1000:03d}Z"
 
 
 @dataclass(slots=True)

@@ -8,6 +8,7 @@ import hmac
 import json
 import uuid
 from dataclasses import dataclass
+from functools import lru_cache
 
 # Signs the mock's tokens; it is public on purpose: these tokens only open this mock.
 TOKEN_SIGNING_KEY = b"mockserver-stack-ai-not-a-secret"
@@ -26,7 +27,7 @@ class MockUser:
 
     @property
     def user_id(self) -> str:
-        return str(uuid.uuid5(_NAMESPACE, f"user:{self.email}"))
+        return _name_uuid(f"user:{self.email}")
 
     @property
     def org_id(self) -> str:
@@ -38,7 +39,13 @@ class MockUser:
 
 
 def organization_id(organization: str) -> str:
-    return str(uuid.uuid5(_NAMESPACE, f"org:{organization}"))
+    return _name_uuid(f"org:{organization}")
+
+
+@lru_cache(maxsize=256)
+def _name_uuid(name: str) -> str:
+    """A fixed user's or organization's id (asked on every request: computed once per name)."""
+    return str(uuid.uuid5(_NAMESPACE, name))
 
 
 ORGANIZATIONS = ("Acme Research", "Globex Labs")

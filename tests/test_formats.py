@@ -1,0 +1,68 @@
+"""The formats the mock checks (`_validation.FORMATS`), against oracles built on the standard library."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mockserver._validation import FORMATS
+
+SHAPE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)")
+
+
+def rfc3339(text: str) -> bool:
+    """RFC 3339 `date-time` by the standard library: the shape, then a real instant (no leap second)."""
+    if not SHAPE.fullmatch(text):
+        return False
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return moment.year > 0
+
+
+def _pad(width: int, top: int) -> st.SearchStrategy[str]:
+    return st.integers(0, top).map(lambda n: str(n).zfill(width))
+
+
+@given(
+    year=_pad(4, 9999),
+    month=_pad(2, 13),
+    day=_pad(2, 32),
+    time=st.tuples(_pad(2, 25), _pad(2, 61), _pad(2, 61)).map(":".join),
+    fraction=st.sampled_from(["", ".0", ".123456", ".1234567890", "."]),
+    zone=st.sampled_from(["Z", "z", "+00:00", "-23:59", "+24:00", "+05:60", "", "+0100"]),
+    separator=st.sampled_from(["T", "T", "t", " "]),
+    tail=st.sampled_from(["", "", "\n", " "]),
+)
+def test_date_time_is_rfc3339(
+    year: str, month: str, day: str, time: str, fraction: str, zone: str, separator: str, tail: str
+) -> None:
+    text = f"{year}-{month}-{day}{separator}{time}{fraction}{zone}{tail}"
+    assert FORMATS["date-time"](text) == rfc3339(text), text
+
+
+def test_date_time_knows_leap_years() -> None:
+    check = FORMATS["date-time"]
+    assert check("2024-02-29T00:00:00Z") and check("2000-02-29T00:00:00Z")
+    assert not check("2023-02-29T00:00:00Z") and not check("1900-02-29T00:00:00Z")
+    assert not check("0000-01-01T00:00:00Z")
+
+
+@given(st.uuids(), st.booleans())
+def test_every_uuid_text_is_a_uuid(value: uuid.UUID, upper: bool) -> None:
+    text = str(value).upper() if upper else str(value)
+    assert FORMATS["uuid"](text)
+
+
+@given(st.text(alphabet="0123456789abcdefABCDEF-xg{}", max_size=40))
+def test_uuid_is_the_hyphenated_rfc4122_form(text: str) -> None:
+    try:
+        canonical = str(uuid.UUID(text)) == text.lower()
+    except ValueError:
+        canonical = False
+    assert FORMATS["uuid"](text) == canonical, text
