@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from stack_support import (
     ACME,
+    CONFLUENCE,
     DRIVE_ID,
     ISO_MILLIS,
     connection_ids,
@@ -325,6 +326,25 @@ def test_connections_created_through_the_api_have_trees_too() -> None:
     c = fresh()
     cid = create(c)["connection_id"]
     assert len(walk(c, cid)) > 10
+
+
+def test_rendered_resources_are_shared_but_follow_the_connections_provider() -> None:
+    c = fresh()
+    cid = create(c)["connection_id"]
+    url = f"/connections/{cid}/resources/children"
+    first = ok(c.get(url, headers=headers()))
+    assert ok(c.get(url, headers=headers())) == first  # served from state.resources
+    assert all(
+        item["dataloader_metadata"]["web_url"].startswith("https://drive.google.com/")
+        for item in first["data"]
+    )
+    ok(c.put(f"/connections/{cid}", json=CONFLUENCE, headers=headers()))
+    again = ok(c.get(url, headers=headers()))
+    assert [item["resource_id"] for item in again["data"]] == [item["resource_id"] for item in first["data"]]
+    assert all(".atlassian.net/wiki/" in item["dataloader_metadata"]["web_url"] for item in again["data"])
+    state = state_of(c)
+    state.resources = BoundedCache(2048)  # nothing cached: rendered afresh, the same bytes
+    assert ok(c.get(url, headers=headers())) == again
 
 
 def test_viewers_browse_and_hidden_connections_stay_hidden() -> None:

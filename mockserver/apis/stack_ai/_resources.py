@@ -219,6 +219,20 @@ def _web_url(
 
 
 def resource_json(
+    state: StackAiState, tree: Tree, node: Node, connection: Connection, organization: Organization
+) -> dict[str, Any]:
+    """An item as the API shows it, rendered once and then served from `state.resources`: it is derived
+    from the tree, the item, the connection's provider and the organization's members, none of which a
+    request changes under the same key (a new provider is a new key; members change only by import, which
+    builds a new state). Nothing changes a response body once built, so the dict is shared."""
+    key = (tree.key, tree.size, node.path, connection.provider_id, organization.org_id)
+    rendered: dict[str, Any] = state.resources.get(
+        key, lambda: _render_resource(tree, node, connection, organization)
+    )
+    return rendered
+
+
+def _render_resource(
     tree: Tree, node: Node, connection: Connection, organization: Organization
 ) -> dict[str, Any]:
     rand = Rand.of(tree.key, "meta", node.path)
@@ -266,6 +280,7 @@ def tree_of(state: StackAiState, connection: Connection) -> Tree:
 
 
 def _page(
+    state: StackAiState,
     tree: Tree,
     nodes: list[Node],
     connection: Connection,
@@ -274,7 +289,7 @@ def _page(
     cursor: str | None,
 ) -> dict[str, Any]:
     return {
-        "data": [resource_json(tree, node, connection, organization) for node in nodes],
+        "data": [resource_json(state, tree, node, connection, organization) for node in nodes],
         "next_cursor": next_cursor,
         "current_cursor": cursor,
     }
@@ -289,7 +304,7 @@ def get_connection_resources(ctx: OperationContext) -> MockResponse:
         if resource_id not in result:
             node = tree.find(str(resource_id))
             result[resource_id] = (
-                None if node is None else resource_json(tree, node, connection, organization)
+                None if node is None else resource_json(state, tree, node, connection, organization)
             )
     if ctx.query.get("refresh_oauth_tokens"):
         refresh_tokens(state, connection)
@@ -320,7 +335,7 @@ def get_children_resources(ctx: OperationContext) -> MockResponse:
     if ctx.query.get("refresh_oauth_tokens"):
         refresh_tokens(state, connection)
     return MockResponse(
-        200, _page(tree, list(items[offset:end]), connection, organization, next_cursor, cursor)
+        200, _page(state, tree, list(items[offset:end]), connection, organization, next_cursor, cursor)
     )
 
 
@@ -360,4 +375,4 @@ def search_resources(ctx: OperationContext) -> MockResponse:
     next_cursor = encode_cursor(state.secret, {"k": "search", "s": scope, "p": resume}) if resume else None
     if ctx.query.get("refresh_oauth_tokens"):
         refresh_tokens(state, connection)
-    return MockResponse(200, _page(tree, found, connection, organization, next_cursor, cursor))
+    return MockResponse(200, _page(state, tree, found, connection, organization, next_cursor, cursor))

@@ -211,7 +211,8 @@ class OAuthStore:
 
 
 class BoundedCache:
-    """A small LRU cache for derived, deterministic data (resource folders); never part of a snapshot."""
+    """A small LRU cache for derived, deterministic data (resource folders and their rendering); never part
+    of a snapshot."""
 
     __slots__ = ("_entries", "_size")
 
@@ -241,6 +242,8 @@ class StackAiState:
     monotonic: Callable[[], float] = time.monotonic
     """Real elapsed time, used only to expire OAuth codes and consent requests (never in response data)."""
     folders: BoundedCache = field(default_factory=lambda: BoundedCache(1024))
+    resources: BoundedCache = field(default_factory=lambda: BoundedCache(2048), compare=False, repr=False)
+    """Rendered resources (derived data, see `_resources.resource_json`): pages are browsed again and again."""
     indexes: dict[str, ConnectionIndex] = field(default_factory=dict, compare=False, repr=False)
     """Sorted views of each organization's connections, by org id (derived data, see `_index.py`)."""
 
