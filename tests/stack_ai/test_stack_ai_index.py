@@ -35,13 +35,19 @@ def _filters(draw: st.DrawFn, times: list[int]) -> dict[str, str]:
             st.sampled_from(
                 [
                     "name__icontains",
+                    "name__contains",
                     "name__eq",
                     "name__gte",
+                    "name__lt",
                     "provider_id__eq",
                     "provider_id__in",
                     "connection_type_id__neq",
                     "updated_at__gt",
+                    "updated_at__neq",
                     "created_at__lte",
+                    "created_at__gte",
+                    "updated_at__contains",
+                    "created_at__icontains",
                 ]
             )
         )
@@ -49,6 +55,8 @@ def _filters(draw: st.DrawFn, times: list[int]) -> dict[str, str]:
             value = draw(st.sampled_from(SEEDED_NAME_PARTS) | NAMES)
         elif key.startswith(("provider_id", "connection_type_id")):
             value = draw(st.sampled_from(["gdrive", "confluence", "notion", "gdrive,confluence", "slack"]))
+        elif key.endswith("contains"):  # a timestamp's text: the one filter that has no column test
+            value = draw(st.sampled_from(["2025-0", "T1", ":3", "+00:00", "t0"]))
         else:
             value = iso(draw(st.sampled_from(times)) if times else 0)
         chosen[key] = value

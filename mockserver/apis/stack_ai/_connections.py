@@ -11,7 +11,7 @@ from ..._api import NO_BODY, MockResponse, OperationContext
 from ..._validation import Violation
 from ._access import Viewer, invalid, load, organization_of
 from ._catalogue import BY_TYPE, CATALOGUE, CREDENTIALS, CatalogueEntry, check_params, resolve
-from ._filters import parse_filters
+from ._filters import Predicate, parse_filters
 from ._index import index_of
 from ._masking import is_secret_key, merge_secrets
 from ._rand import Rand, Weighted
@@ -56,15 +56,14 @@ def get_paginated_connections(ctx: OperationContext) -> MockResponse:
     offset = max(0, int(ctx.query["offset"]))
     limit = max(0, int(ctx.query["limit"]))
     sort_by, sort_dir = str(ctx.query["sort_by"]), str(ctx.query["sort_dir"])
-    predicates = [item.predicate for item in filters]
     viewer = Viewer(organization, user)
     if viewer.is_org_admin:  # sees everything: the matches depend on the filters only
+        checks: list[Predicate] = []
         cache_key: Hashable | None = tuple(sorted((key, repr(value)) for key, value in raw_filters.items()))
     else:  # what a member sees changes with RBAC grants, which the index does not follow: never cached
-        predicates.insert(0, viewer.can_see)
-        cache_key = None
+        checks, cache_key = [viewer.can_see], None
     matches = index_of(state, organization).matches(
-        state, organization, sort_by, sort_dir == "desc", predicates, cache_key
+        state, organization, sort_by, sort_dir == "desc", filters, checks, cache_key
     )
     total = matches.total
     page = matches.page(offset, limit)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from ..._validation import FORMATS, Violation
@@ -27,6 +28,8 @@ OPERATORS = ("eq", "neq", "in", "contains", "icontains", "gt", "gte", "lt", "lte
 TIME_OPERATORS = tuple(operator for operator in OPERATORS if operator != "in")
 
 Predicate = Callable[[Connection], bool]
+Accepts = Callable[[Any], bool]
+"""A filter's test of one value of its field."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +38,14 @@ class Filter:
     field: str
     operator: str
     value: str
+    accepts: Accepts
     predicate: Predicate
+    """`accepts` of the connection's `field`."""
+
+
+def _on_field(field: str, accepts: Accepts) -> Predicate:
+    read = attrgetter(field)
+    return lambda connection: accepts(read(connection))
 
 
 def _parse_time(text: str) -> int:
@@ -44,52 +54,41 @@ def _parse_time(text: str) -> int:
     return to_micros(datetime.fromisoformat(text))
 
 
-def _string_predicate(field: str, operator: str, value: str) -> Predicate:
-    def get(connection: Connection) -> str:
-        text: str = getattr(connection, field)
-        return text
-
+def _string_test(operator: str, value: str) -> Accepts:
     if operator == "eq":
-        return lambda c: get(c) == value
+        return value.__eq__
     if operator == "neq":
-        return lambda c: get(c) != value
+        return value.__ne__
     if operator == "in":
-        accepted = frozenset(value.split(","))
-        return lambda c: get(c) in accepted
+        return frozenset(value.split(",")).__contains__
     if operator == "contains":
-        return lambda c: value in get(c)
+        return lambda text: value in text
     if operator == "icontains":
         folded = value.casefold()
-        return lambda c: folded in get(c).casefold()
-    compare = _ORDER[operator]
-    return lambda c: compare(get(c), value)
+        return lambda text: folded in text.casefold()
+    return _compared_with(operator, value)
 
 
-def _time_predicate(field: str, operator: str, value: str) -> Predicate:
-    def get(connection: Connection) -> int:
-        micros: int = getattr(connection, field)
-        return micros
-
+def _time_test(operator: str, value: str) -> Accepts:
     if operator == "contains":
-        return lambda c: value in iso(get(c))
+        return lambda micros: value in iso(micros)
     if operator == "icontains":
         folded = value.casefold()
-        return lambda c: folded in iso(get(c)).casefold()
+        return lambda micros: folded in iso(micros).casefold()
     instant = _parse_time(value)
     if operator == "eq":
-        return lambda c: get(c) == instant
+        return instant.__eq__
     if operator == "neq":
-        return lambda c: get(c) != instant
-    compare = _ORDER[operator]
-    return lambda c: compare(get(c), instant)
+        return instant.__ne__
+    return _compared_with(operator, instant)
 
 
-_ORDER: Mapping[str, Callable[[Any, Any], bool]] = {
-    "gt": lambda a, b: a > b,
-    "gte": lambda a, b: a >= b,
-    "lt": lambda a, b: a < b,
-    "lte": lambda a, b: a <= b,
-}
+def _compared_with(operator: str, bound: Any) -> Accepts:
+    """`x > bound` as `bound.__lt__`, and so on: a bound method, no Python frame per value."""
+    test: Accepts = getattr(
+        bound, {"gt": "__lt__", "gte": "__le__", "lt": "__gt__", "lte": "__ge__"}[operator]
+    )
+    return test
 
 
 def parse_filters(raw: Mapping[str, Any]) -> tuple[list[Filter], list[Violation]]:
@@ -114,10 +113,7 @@ def parse_filters(raw: Mapping[str, Any]) -> tuple[list[Filter], list[Violation]
             continue
         value = str(given)
         try:
-            if field in TIME_FIELDS:
-                predicate = _time_predicate(field, operator, value)
-            else:
-                predicate = _string_predicate(field, operator, value)
+            accepts = _time_test(operator, value) if field in TIME_FIELDS else _string_test(operator, value)
         except ValueError:
             violations.append(
                 Violation(
@@ -128,7 +124,7 @@ def parse_filters(raw: Mapping[str, Any]) -> tuple[list[Filter], list[Violation]
                 )
             )
             continue
-        filters.append(Filter(key, field, operator, value, predicate))
+        filters.append(Filter(key, field, operator, value, accepts, _on_field(field, accepts)))
     return filters, violations
 
 

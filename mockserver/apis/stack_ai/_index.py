@@ -6,10 +6,13 @@ Derived data, never part of a snapshot (like the folder cache): `StackAiState.in
 - For each sort field but `created_at` (creation order, the organization's own order), a `SortedView`:
   the connections in `sort_key` order, built on first use, then moved one at a time by the writes of
   `_connections.py` and `_oauth.py` (`ConnectionIndex.writing`).
-- A query's matches (`Matches`): the total comes from one pass of the predicates in creation order (the
-  order of the connections in memory: twice as fast as in any sorted order); then a few matches are sorted,
-  while many are found by walking the view only as far as the pages asked for need. An organization
-  admin's queries are cached until the next write, so paging through one query costs one pass in all.
+- A query's matches (`Matches`): first all of them, in creation order, for the total. The first query
+  after a write tests every connection; the next ones build, per field, the positions of the connections
+  holding each value (`_groups`: a filter then tests each distinct value once; timestamps, nearly all
+  distinct, are scanned as one column), so that reads following writes one for one never pay for a build.
+  Then a few matches are sorted, while many are found by walking the view only as far as the pages asked
+  for need. An organization admin's queries are cached until the next write, so paging through one query
+  costs one pass in all.
 - A write that does not go through `writing` (a state edited by hand, say) is caught anyway: every write of
   a listed field ticks the clock and every delete shrinks the organization, so a `(clock, count)` that
   moved unexpectedly makes the next listing re-file the connections whose `updated_at` passed the clock.
@@ -21,11 +24,11 @@ import contextlib
 from bisect import bisect_left, insort
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Mapping, Reversible, Sequence
-from itertools import compress, islice
-from operator import not_
+from itertools import chain, compress, count, islice
+from operator import attrgetter, not_
 from typing import Any
 
-from ._filters import sort_key
+from ._filters import STRING_FIELDS, Filter, sort_key
 from ._state import Connection, Organization, StackAiState
 
 CACHED_QUERIES = 8
@@ -96,13 +99,22 @@ class Matches:
 class ConnectionIndex:
     """The sorted views and cached matches of one organization."""
 
-    __slots__ = ("_matches", "_version", "_views")
+    __slots__ = ("_columns", "_groups", "_matches", "_queries", "_version", "_views")
 
     def __init__(self) -> None:
         self._views: dict[str, SortedView] = {}
         self._version: Version | None = None
         """When the views and the cache were last known to match the organization."""
         self._matches: OrderedDict[Hashable, Matches] = OrderedDict()
+        self._columns: dict[str, list[Any]] = {}
+        """Field values in creation order (`""`: the connections themselves), built on first use after
+        each write, like `_groups`."""
+        self._groups: dict[str, dict[Any, list[int]]] = {}
+        """For each string field, the positions (in creation order) of the connections holding each
+        value: a filter tests each distinct value once (seeded names repeat: 400 names for 100k)."""
+        self._queries = 0
+        """Queries answered since the last write: columns are built for the second (reads that follow
+        writes one for one scan the connections instead: building costs a few scans)."""
 
     @contextlib.contextmanager
     def writing(self, state: StackAiState, organization: Organization, connection_id: str) -> Iterator[None]:
@@ -119,7 +131,7 @@ class ConnectionIndex:
             if after is not None:
                 for view in self._views.values():
                     view.add(after)
-            self._matches.clear()
+            self._forget_columns()
             if current:
                 self._version = _version(state, organization)
 
@@ -129,11 +141,12 @@ class ConnectionIndex:
         organization: Organization,
         sort_by: str,
         descending: bool,
-        predicates: Sequence[Callable[[Connection], bool]],
+        filters: Sequence[Filter],
+        checks: Sequence[Callable[[Connection], bool]],
         cache_key: Hashable | None,
     ) -> Matches:
-        """The connections passing every predicate, ordered by `sort_by`; cached under `cache_key`, if any
-        (it must name the predicates; leave it None when they can change without a write, like RBAC)."""
+        """The connections passing every filter and check, ordered by `sort_by`; cached under `cache_key`,
+        if any (it must name the filters; leave it None when checks can change without a write, like RBAC)."""
         self._refresh(state, organization)
         key = (sort_by, descending, cache_key)
         if cache_key is not None:
@@ -141,7 +154,7 @@ class ConnectionIndex:
             if cached is not None:
                 self._matches.move_to_end(key)
                 return cached
-        found = self._find(organization, sort_by, descending, predicates)
+        found = self._find(organization, sort_by, descending, filters, checks)
         if cache_key is not None:
             self._matches[key] = found
             if len(self._matches) > CACHED_QUERIES:
@@ -153,26 +166,80 @@ class ConnectionIndex:
         organization: Organization,
         sort_by: str,
         descending: bool,
-        predicates: Sequence[Callable[[Connection], bool]],
+        filters: Sequence[Filter],
+        checks: Sequence[Callable[[Connection], bool]],
     ) -> Matches:
         connections = organization.connections
         ordered: Reversible[Connection] = (
             connections.values() if sort_by == "created_at" else self._view(organization, sort_by).connections
         )
         walk = reversed(ordered) if descending else iter(ordered)
-        if not predicates:
+        if not filters and not checks:
             return Matches(len(connections), walk)
         passed: Iterable[Connection] = connections.values()
-        for predicate in predicates:
-            passed = filter(predicate, passed)
+        self._queries += 1
+        if filters and self._queries > 1:
+            every = self._column(organization, "")
+            passed = map(every.__getitem__, self._positions(organization, filters))
+        else:
+            checks = [*(item.predicate for item in filters), *checks]
+        for check in checks:
+            passed = filter(check, passed)
         found = list(passed)
         if sort_by == "created_at":
             return Matches(len(found), reversed(found) if descending else iter(found))
         if len(found) * SORT_BELOW < len(connections):
             return Matches(len(found), iter(sorted(found, key=sort_key(sort_by), reverse=descending)))
-        for predicate in predicates:
+        for predicate in [*(item.predicate for item in filters), *checks]:
             walk = filter(predicate, walk)
         return Matches(len(found), walk)
+
+    def _positions(self, organization: Organization, filters: Sequence[Filter]) -> list[int]:
+        """The creation-order positions of the connections passing every filter, in order."""
+        chosen: list[list[int]] = []
+        for item in filters:
+            if item.field in STRING_FIELDS:
+                groups = self._groups_of(organization, item.field)
+                found = [group for value, group in groups.items() if item.accepts(value)]
+                chosen.append(found[0] if len(found) == 1 else sorted(chain.from_iterable(found)))
+            else:  # timestamps: nearly every value is distinct
+                column = self._column(organization, item.field)
+                chosen.append(list(compress(count(), map(item.accepts, column))))
+        chosen.sort(key=len)
+        positions = chosen[0]
+        for other in chosen[1:]:
+            if not positions:
+                break
+            positions = list(filter(set(other).__contains__, positions))
+        return positions
+
+    def _column(self, organization: Organization, field: str) -> list[Any]:
+        column = self._columns.get(field)
+        if column is None:
+            if not field:
+                column = list(organization.connections.values())
+            else:
+                column = list(map(attrgetter(field), self._column(organization, "")))
+            self._columns[field] = column
+        return column
+
+    def _groups_of(self, organization: Organization, field: str) -> dict[Any, list[int]]:
+        groups = self._groups.get(field)
+        if groups is None:
+            groups = self._groups[field] = {}
+            for position, value in enumerate(self._column(organization, field)):
+                group = groups.get(value)
+                if group is None:
+                    groups[value] = [position]
+                else:
+                    group.append(position)
+        return groups
+
+    def _forget_columns(self) -> None:
+        self._queries = 0
+        self._matches.clear()
+        self._columns.clear()
+        self._groups.clear()
 
     def _view(self, organization: Organization, sort_by: str) -> SortedView:
         view = self._views.get(sort_by)
@@ -190,7 +257,7 @@ class ConnectionIndex:
             for view in self._views.values():
                 if changed or len(view) != len(organization.connections):
                     view.refile(changed, organization.connections)
-        self._matches.clear()
+        self._forget_columns()
         self._version = version
 
 
