@@ -40,6 +40,14 @@ def _finite(text: str) -> float:
     return value
 
 
+def _outside_strings(text: str, token: str) -> int:
+    """Where `token` first occurs in `text` other than inside a JSON string (0 if nowhere)."""
+    for found in re.finditer(r'"(?:[^"\\]|\\.)*"|' + re.escape(token), text):
+        if not found.group().startswith('"'):
+            return found.start()
+    return 0
+
+
 def _has_surrogate(value: Any) -> bool:
     if isinstance(value, str):
         return not value.isascii() and any("\ud800" <= char <= "\udfff" for char in value)
@@ -60,13 +68,13 @@ def decode_json(payload: bytes | str) -> Any:
         raise json.JSONDecodeError("invalid UTF-8", "", exc.start) from None
     except _Refused as exc:
         text = payload if isinstance(payload, str) else payload.decode("utf-8", "replace")
-        raise json.JSONDecodeError(exc.reason, text, max(0, text.find(exc.text))) from None
+        raise json.JSONDecodeError(exc.reason, text, _outside_strings(text, exc.text)) from None
     except RecursionError:
         raise json.JSONDecodeError("the value is nested too deeply", "", 0) from None
     except ValueError:  # the only other refusal of `json`: a very long integer
         reason = f"an integer has more than {sys.get_int_max_str_digits()} digits"
         raise json.JSONDecodeError(reason, "", 0) from None
-    escaped = "\\u" in payload if isinstance(payload, str) else b"\\u" in payload
+    escaped = "\\" in payload if isinstance(payload, str) else b"\\" in payload  # any encoding json reads
     if escaped and _has_surrogate(value):
         text = payload if isinstance(payload, str) else payload.decode("utf-8", "replace")
         found = _LONE_SURROGATE.search(text)

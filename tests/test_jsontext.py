@@ -50,6 +50,9 @@ def _leaves(value: Any) -> list[Any]:
 
 NOT_JSON = [
     ('{"a": NaN}', 6, "NaN is not a JSON value"),
+    ('{"NaN": "x \\" NaN", "b": NaN}', 25, "NaN is not a JSON value"),
+    ('["Infinity", Infinity]', 13, "Infinity is not a JSON value"),
+    ('["1e400", 1e400]', 10, "the number 1e400 is out of range"),
     ("[1, Infinity]", 4, "Infinity is not a JSON value"),
     ("[-Infinity]", 1, "-Infinity is not a JSON value"),
     ('{"n": 1e400}', 6, "the number 1e400 is out of range"),
@@ -75,6 +78,13 @@ def test_invalid_utf8_is_refused_where_it_starts() -> None:
     with pytest.raises(json.JSONDecodeError) as refused:
         decode_json(b'{"a": "\xff"}')
     assert (refused.value.msg, refused.value.pos) == ("invalid UTF-8", 7)
+
+
+def test_a_lone_surrogate_is_found_in_any_encoding_json_reads() -> None:
+    for encoding in ("utf-16", "utf-32-be"):
+        with pytest.raises(json.JSONDecodeError, match="lone surrogate"):
+            decode_json('["\\ud800"]'.encode(encoding))
+        assert decode_json('["\\u00e9"]'.encode(encoding)) == ["\u00e9"]
 
 
 def test_an_escaped_backslash_before_u_is_no_surrogate() -> None:
