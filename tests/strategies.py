@@ -20,6 +20,17 @@ from mockserver._validation import FORMATS, SchemaValidator, build_format_checke
 
 JSON_TYPES = ("application/json",)
 _CONSTRAINING_KEYS = ("type", "properties", "required", "allOf", "additionalProperties", "items", "enum")
+NOT_JSON = (
+    b'{"name": ',
+    b'{"name": NaN}',
+    b"[Infinity]",
+    b'{"n": 1e400}',
+    b'{"name": "\\ud800"}',
+    b"[" * 5000 + b"]" * 5000,
+    b"1" * 5000,
+    b'{"name": "\xff"}',
+)
+"""Bodies Python's `json` reads or chokes on that are not JSON: each must be a 4xx in the API's format."""
 _SAFE_TEXT = st.text(alphabet=string.ascii_letters + string.digits + "-_. ", min_size=0, max_size=20)
 
 
@@ -541,6 +552,17 @@ class OperationStrategies:
                     )
                 )
             )
+        found.append(
+            lambda case: st.sampled_from(NOT_JSON).map(
+                lambda payload: replace(
+                    case,
+                    raw_body=payload,
+                    expect_status=status,
+                    expect_location=("body",),
+                    violation=f"body that is not JSON: {payload[:20]!r}",
+                )
+            )
+        )
         if schema.get("type") != "object":
             return found
         found.append(
