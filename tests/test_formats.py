@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from mockserver._validation import FORMATS
 
-SHAPE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)")
+SHAPE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)")
+"""RFC 3339's grammar; the calendar and the clock are left to `datetime` (which takes `+05:60`)."""
 
 
 def rfc3339(text: str) -> bool:
