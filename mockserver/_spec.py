@@ -160,8 +160,11 @@ def load_spec(path: Path, *, name: str) -> Spec:
     return parse_spec(document, name=name)
 
 
-def _cache_dir() -> Path:
-    root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+def _cache_dir() -> Path | None:
+    try:
+        root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    except RuntimeError:  # no home directory to be found
+        return None
     return Path(root) / "mockserver"
 
 
@@ -170,8 +173,11 @@ def _read_yaml(path: Path) -> Any:
     hash: building the objects of a spec costs ~30 ms in PyYAML and ~1 ms from JSON. Only a document that
     JSON holds exactly (string keys, no dates) is kept; a cache that cannot be written is skipped."""
     text = path.read_text(encoding="utf-8")
+    cache_dir = _cache_dir()
+    if cache_dir is None:
+        return yaml.load(text, Loader=_SAFE_LOADER)
     digest = hashlib.sha256(f"{yaml.__version__}\0{text}".encode()).hexdigest()[:32]
-    cached = _cache_dir() / f"{path.stem}-{digest}.json"
+    cached = cache_dir / f"{path.stem}-{digest}.json"
     try:
         return orjson.loads(cached.read_bytes())
     except (OSError, orjson.JSONDecodeError):

@@ -54,3 +54,13 @@ def test_an_unwritable_cache_is_skipped(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))  # a file where the folder should be
     path = SPEC_DIR / "stack-ai.yaml"
     assert _read_yaml(path) == yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def test_without_a_home_there_is_no_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_home() -> Path:
+        raise RuntimeError("Could not determine home directory")
+
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setattr(Path, "home", staticmethod(no_home))
+    path = SPEC_DIR / "hookstream.yaml"
+    assert _read_yaml(path) == yaml.safe_load(path.read_text(encoding="utf-8"))
