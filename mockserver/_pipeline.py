@@ -18,7 +18,7 @@ from ._generate import SchemaDataGenerator
 from ._jsontext import decode_json
 from ._parameters import ParameterReader, RawParameters, coerce_scalar, schema_types
 from ._spec import MediaType, Operation, Spec
-from ._validation import SchemaValidator, Violation
+from ._validation import SchemaValidator, Violation, malformed_json
 
 JSON_MEDIA_TYPE = "application/json"
 
@@ -125,11 +125,7 @@ class BodyReader:
         try:
             body = decode_json(payload)
         except json.JSONDecodeError as exc:
-            return (
-                NO_BODY,
-                [Violation(("body", exc.pos), "JSON decode error", "json_invalid", {}, {"error": exc.msg})],
-                None,
-            )
+            return NO_BODY, [malformed_json(exc)], None
         validator = self.validators.get(declared)
         return body, (validator.violations(body, at=("body",)) if validator else []), None
 

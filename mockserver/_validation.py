@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +38,11 @@ class Violation:
     def describe(self) -> str:
         where = ".".join(str(part) for part in self.location)
         return f"{where}: {self.message}" if where else self.message
+
+
+def malformed_json(error: json.JSONDecodeError) -> Violation:
+    """A body that is not JSON, as pydantic names it: `json_invalid` at `("body", <position>)`."""
+    return Violation(("body", error.pos), "JSON decode error", "json_invalid", {}, {"error": error.msg})
 
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -24,6 +25,8 @@ from stack_support import (
 )
 
 from mockserver.apis.stack_ai import StackAiApi
+from mockserver.apis.stack_ai._rand import digest, digests, stable_uuid, uuid_text
+from mockserver.apis.stack_ai._state import EPOCH, iso, iso_millis, postgres
 
 
 def scripted_session(c: Any) -> list[bytes]:
@@ -245,3 +248,17 @@ def test_connections_option_is_declared() -> None:
         parser.parse_args(["--connections", "-1"])
     c = client(connections=7)
     assert len(connection_ids(c)) == 7
+
+
+@given(st.integers(min_value=-62_135_596_800_000_000, max_value=253_402_300_799_999_999))
+def test_timestamps_render_as_datetime_renders_them(micros: int) -> None:
+    moment = EPOCH + timedelta(microseconds=micros)
+    assert iso(micros) == moment.isoformat(timespec="microseconds")
+    assert postgres(micros) == moment.isoformat(sep=" ", timespec="microseconds")
+    assert iso_millis(micros) == moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@given(st.lists(st.one_of(st.integers(), st.text(max_size=8), st.uuids()), max_size=4), st.integers())
+def test_prefix_hashed_digests_equal_plain_digests(parts: list[Any], last: int) -> None:
+    assert digests(*parts)(last) == digest(*parts, last)
+    assert uuid_text(digest(*parts, last)) == stable_uuid(*parts, last)

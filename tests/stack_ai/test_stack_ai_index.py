@@ -178,3 +178,24 @@ def test_a_sorted_view_refiles_connections_changed_behind_its_back() -> None:
     present = {c.connection_id: c for c in connections if c is not removed}
     view.refile([connections[3], connections[7]], present)
     assert view.connections == sorted(present.values(), key=key)
+
+
+def test_queries_between_writes_use_positions_by_value_with_the_same_answers() -> None:
+    test_client = fresh(connections=40)
+    queries = [
+        {"provider_id__eq": "gdrive", "name__icontains": "drive"},
+        {"connection_type_id__in": "gdrive,confluence", "updated_at__gt": iso(0)},
+        {"name__gte": "M", "provider_id__neq": "slack"},
+    ]
+    index = _index.index_of(state_of(test_client), state_of(test_client).organizations[ACME])
+    for round_ in range(2):
+        for filters in queries:
+            query = {"user": "bob", "sort_by": "name", "sort_dir": "asc", "offset": 0, "limit": 50, **filters}
+            assert listing(test_client, query) == naive(test_client, query), (round_, filters)
+        assert set(index._groups) >= {"provider_id", "connection_type_id", "name"}  # built, then read
+        ok(
+            test_client.patch(
+                f"/connections/{_acme_ids(test_client)[5]}", json={"name": "Zed"}, headers=headers()
+            )
+        )
+        assert not index._groups  # a write drops them

@@ -12,7 +12,7 @@ from ..._validation import Violation
 from ._access import Viewer, invalid, load, organization_of
 from ._catalogue import BY_TYPE, CATALOGUE, CREDENTIALS, CatalogueEntry, check_params, resolve
 from ._filters import Predicate, parse_filters
-from ._index import index_of
+from ._index import index_of, writing
 from ._masking import is_secret_key, merge_secrets
 from ._rand import Rand, Weighted
 from ._render import connection_json
@@ -110,7 +110,7 @@ def new_connection(
 ) -> Connection:
     """Stores a new connection: the creator is its admin, no org-level role (private until shared)."""
     connection_id = state.next_connection_id()
-    with index_of(state, organization).writing(state, organization, connection_id):
+    with writing(state, organization, connection_id):
         created_at = state.clock.tick()
         connection = Connection(
             connection_id=connection_id,
@@ -153,7 +153,7 @@ def refresh_tokens(state: StackAiState, connection: Connection) -> None:
     if entry is None or entry.oauth is None or not connection.provider_data.get("refresh_token"):
         return
     organization = state.organizations[connection.org_id]
-    with index_of(state, organization).writing(state, organization, connection.connection_id):
+    with writing(state, organization, connection.connection_id):
         connection.refreshes += 1
         rand = Rand.of("stack-ai", state.seed, "refresh", connection.connection_id, connection.refreshes)
         connection.provider_data["access_token"] = entry.oauth.access_prefix + rand.text(
@@ -182,7 +182,7 @@ def update_connection(ctx: OperationContext) -> MockResponse:
     if _secrets(data) != _secrets(connection.provider_data):
         connection.health_issue = None  # new credentials: the provider accepts them again
         connection.health_forced = False  # and the health is derived from them again
-    with index_of(state, organization).writing(state, organization, connection.connection_id):
+    with writing(state, organization, connection.connection_id):
         connection.name = body.get("name", DEFAULT_NAME)
         connection.provider_id = entry.provider_id
         connection.connection_type_id = entry.connection_type_id
@@ -194,7 +194,7 @@ def update_connection(ctx: OperationContext) -> MockResponse:
 
 def patch_connection(ctx: OperationContext) -> MockResponse:
     state, organization, connection, user = load(ctx, need="editor")
-    with index_of(state, organization).writing(state, organization, connection.connection_id):
+    with writing(state, organization, connection.connection_id):
         connection.name = ctx.body["name"]
         connection.updated_at = state.clock.tick()
         connection.updated_by = user.user_id
@@ -203,7 +203,7 @@ def patch_connection(ctx: OperationContext) -> MockResponse:
 
 def delete_connection(ctx: OperationContext) -> MockResponse:
     state, organization, connection, _ = load(ctx, need="admin")
-    with index_of(state, organization).writing(state, organization, connection.connection_id):
+    with writing(state, organization, connection.connection_id):
         del organization.connections[connection.connection_id]
     return MockResponse(204, NO_BODY)
 

@@ -30,7 +30,7 @@ from starlette.routing import BaseRoute, Route
 
 from ..._jsontext import decode_json
 from ..._runtime import DEFAULT_SESSION, SESSION_NAME
-from ..._validation import Violation
+from ..._validation import Violation, malformed_json
 from ._access import CONNECTION_NOT_FOUND, value_error
 from ._connections import health_json
 from ._render import validation_item
@@ -75,7 +75,7 @@ def _body_violations(raw: bytes, content_type: str | None) -> tuple[dict[str, An
     try:
         body = decode_json(raw)
     except json.JSONDecodeError as exc:
-        return {}, [Violation(("body", exc.pos), "JSON decode error", "json_invalid", {}, {"error": exc.msg})]
+        return {}, [malformed_json(exc)]
     if not isinstance(body, dict):
         return {}, [_not_an_object(body)]
     violations: list[Violation] = []

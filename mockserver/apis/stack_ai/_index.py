@@ -177,14 +177,15 @@ class ConnectionIndex:
         if not filters and not checks:
             return Matches(len(connections), walk)
         passed: Iterable[Connection] = connections.values()
+        tests = list(checks)
         self._queries += 1
         if filters and self._queries > 1:
             every = self._column(organization, "")
             passed = map(every.__getitem__, self._positions(organization, filters))
         else:
-            checks = [*(item.predicate for item in filters), *checks]
-        for check in checks:
-            passed = filter(check, passed)
+            tests += [item.predicate for item in filters]
+        for test in tests:
+            passed = filter(test, passed)
         found = list(passed)
         if sort_by == "created_at":
             return Matches(len(found), reversed(found) if descending else iter(found))
@@ -263,6 +264,13 @@ class ConnectionIndex:
 
 def _version(state: StackAiState, organization: Organization) -> Version:
     return state.clock.now, len(organization.connections)
+
+
+def writing(
+    state: StackAiState, organization: Organization, connection_id: str
+) -> contextlib.AbstractContextManager[None]:
+    """Wraps one write of a connection so that the organization's index follows it (see `ConnectionIndex`)."""
+    return index_of(state, organization).writing(state, organization, connection_id)
 
 
 def index_of(state: StackAiState, organization: Organization) -> ConnectionIndex:

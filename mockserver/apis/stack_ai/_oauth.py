@@ -30,7 +30,7 @@ from ..._validation import Violation
 from ._access import invalid, load, organization_of, value_error
 from ._catalogue import BY_TYPE, OAUTH2, CatalogueEntry, is_http_url, oauth_tokens, resolve
 from ._connections import DEFAULT_NAME, checked_entry, new_connection
-from ._index import index_of
+from ._index import writing
 from ._masking import merge_secrets
 from ._rand import Rand
 from ._render import connection_json
@@ -179,7 +179,7 @@ def update_connection_from_callback(ctx: OperationContext) -> MockResponse:
     grant.used = True
     tokens = oauth_tokens(entry, Rand.of("stack-ai", state.seed, "oauth-tokens", code))
     data = merge_secrets(_flow_free(body["connection_provider_data"]), connection.provider_data)
-    with index_of(state, organization).writing(state, organization, connection.connection_id):
+    with writing(state, organization, connection.connection_id):
         if "name" in body:
             connection.name = body["name"]
         connection.connection_type_id = entry.connection_type_id

@@ -32,10 +32,6 @@ def to_micros(moment: datetime) -> int:
     return (moment - EPOCH) // timedelta(microseconds=1)
 
 
-def from_micros(micros: int) -> datetime:
-    return EPOCH + timedelta(microseconds=micros)
-
-
 _DAY = 86_400_000_000
 _RENDERED = 8192
 """Timestamps kept rendered, per format: a listing renders the same connections and members again and again."""
