@@ -13,7 +13,7 @@ from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 from ._api import ApiDefinition
 from ._service import ApiService, ServiceOptions
 from ._spec import Spec, SpecError, escape_pointer_token, load_spec
-from ._validation import SchemaValidator, build_format_checker, build_registry
+from ._validation import SpecSchemas
 
 
 def iter_examples(spec: Spec) -> Iterator[tuple[str, str, Any]]:
@@ -78,10 +78,9 @@ def check_spec(spec: Spec) -> list[str]:
         for error in Draft202012Validator(Draft202012Validator.META_SCHEMA).iter_errors(schema):
             problems.append(f"{spec.name}: schema {name} is not valid JSON Schema: {error.message}")
     problems.extend(check_links(spec))
-    registry = build_registry(spec)
-    format_checker = build_format_checker()
+    schemas = SpecSchemas(spec)
     for example_pointer, schema_pointer, value in iter_examples(spec):
-        validator = SchemaValidator(spec, schema_pointer, registry=registry, format_checker=format_checker)
+        validator = schemas.validator(schema_pointer)
         for violation in validator.violations(value, at=()):
             problems.append(
                 f"{spec.name}: example {example_pointer} does not match its schema: {violation.describe()}"

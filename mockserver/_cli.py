@@ -147,7 +147,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     app = create_app(config)
     print(banner(list(app.state.services.values()), host=args.host, port=args.port), flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    # No WebSocket routes: `ws="none"` spares loading the websockets package (~25 ms of the start).
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, ws="none")
     return 0
 
 

@@ -6,11 +6,12 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._app import DEFAULT_SPEC_DIR, MockConfig, build_services, discover_apis
-from ._contract import Contract
-from ._redact import Redactor, known_credentials
+
+if TYPE_CHECKING:
+    from ._contract import Contract
 
 REDACTION_KEY_VARIABLE = "MOCKSERVER_REDACTION_KEY"
 COMMANDS = ("fixtures", "record", "replay")
@@ -86,6 +87,8 @@ def _fixtures(args: argparse.Namespace) -> int:
 
 
 def contract_for(api: str, spec_dir: Path = DEFAULT_SPEC_DIR) -> Contract:
+    from ._contract import Contract  # here, like every command's own module: `serve` starts without them
+
     (service,) = build_services(MockConfig(api=api, spec_dir=spec_dir, strict=True))
     return Contract(service)
 
@@ -100,6 +103,7 @@ def build_recorder(
     api: str, *, upstream: str, out: Path, spec_dir: Path = DEFAULT_SPEC_DIR, **options: Any
 ) -> Any:
     from ._record import Recorder
+    from ._redact import Redactor, known_credentials
 
     contract = contract_for(api, spec_dir)
     service = contract.service

@@ -83,9 +83,11 @@ class SchemaDataGenerator:
 
     def __init__(self, spec: Spec) -> None:
         self._spec = spec
-        self._faker = Faker("en_US")  # building one costs milliseconds; reseeding makes each call repeatable
+        self._faker: Faker | None = None  # built on first use (milliseconds); reseeded for every call
 
     def generate(self, schema: Mapping[str, Any], *, seed: int, key: str) -> Any:
+        if self._faker is None:
+            self._faker = Faker("en_US")
         self._faker.seed_instance(stable_seed(seed, key))
         return self._value(schema, self._faker, name="", depth=0)
 

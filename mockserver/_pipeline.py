@@ -10,15 +10,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from jsonschema import FormatChecker
-from referencing import Registry
-
 from ._api import NO_BODY, ApiDefinition, MockResponse, Principal, Problem, Reason
 from ._generate import SchemaDataGenerator
 from ._jsontext import decode_json
 from ._parameters import ParameterReader, RawParameters, coerce_scalar, schema_types
 from ._spec import MediaType, Operation, Spec
-from ._validation import SchemaValidator, Violation, malformed_json
+from ._validation import SchemaValidator, SpecSchemas, Violation, malformed_json
 
 JSON_MEDIA_TYPE = "application/json"
 
@@ -214,29 +211,21 @@ class _HeaderCheck:
 class ResponseChecker:
     """Checks status, content type, headers and body of one operation's responses against the spec."""
 
-    def __init__(
-        self, spec: Spec, operation: Operation, *, registry: Registry[Any], format_checker: FormatChecker
-    ) -> None:
+    def __init__(self, spec: Spec, operation: Operation, *, schemas: SpecSchemas) -> None:
         self._operation = operation
         self._bodies: dict[tuple[str, str], SchemaValidator | None] = {}
         self._headers: dict[str, tuple[_HeaderCheck, ...]] = {}
         for status, response in operation.responses.items():
             for content_type, media in response.media_types.items():
                 self._bodies[(status, content_type)] = (
-                    SchemaValidator(
-                        spec, media.schema_pointer, registry=registry, format_checker=format_checker
-                    )
-                    if media.schema_pointer
-                    else None
+                    schemas.validator(media.schema_pointer) if media.schema_pointer else None
                 )
             self._headers[status] = tuple(
                 _HeaderCheck(
                     name=header.name,
                     required=header.required,
                     types=frozenset(schema_types(spec, header.schema)),
-                    validator=SchemaValidator(
-                        spec, header.schema_pointer, registry=registry, format_checker=format_checker
-                    ),
+                    validator=schemas.validator(header.schema_pointer),
                 )
                 for header in response.headers.values()
             )
@@ -317,13 +306,9 @@ class CompiledOperation:
         return found
 
 
-def compile_operation(
-    spec: Spec, operation: Operation, *, registry: Registry[Any], format_checker: FormatChecker
-) -> CompiledOperation:
+def compile_operation(spec: Spec, operation: Operation, *, schemas: SpecSchemas) -> CompiledOperation:
     parameter_validators = {
-        (parameter.location, parameter.name): SchemaValidator(
-            spec, parameter.schema_pointer, registry=registry, format_checker=format_checker
-        )
+        (parameter.location, parameter.name): schemas.validator(parameter.schema_pointer)
         for parameter in operation.parameters
     }
     body = None
@@ -332,13 +317,7 @@ def compile_operation(
             required=operation.request_body.required,
             media_types=operation.request_body.media_types,
             validators={
-                content_type: (
-                    SchemaValidator(
-                        spec, media.schema_pointer, registry=registry, format_checker=format_checker
-                    )
-                    if media.schema_pointer
-                    else None
-                )
+                content_type: (schemas.validator(media.schema_pointer) if media.schema_pointer else None)
                 for content_type, media in operation.request_body.media_types.items()
             },
         )
@@ -347,5 +326,5 @@ def compile_operation(
         parameters=ParameterReader(spec, operation.parameters),
         parameter_validators=parameter_validators,
         body=body,
-        responses=ResponseChecker(spec, operation, registry=registry, format_checker=format_checker),
+        responses=ResponseChecker(spec, operation, schemas=schemas),
     )

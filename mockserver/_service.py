@@ -25,7 +25,7 @@ from ._prefer import Preference, parse_prefer
 from ._routing import RouteMiss, Router
 from ._runtime import DEFAULT_SESSION, SESSION_HEADER, SESSION_NAME, MockRuntime
 from ._spec import Operation, Spec
-from ._validation import Violation, build_format_checker, build_registry
+from ._validation import SpecSchemas, Violation
 
 logger = logging.getLogger("mockserver")
 
@@ -79,12 +79,9 @@ class ApiService:
         self.mount_path = mount_path
         self.options = options
         self.runtime = runtime or MockRuntime()
-        registry = build_registry(spec)
-        format_checker = build_format_checker()
+        schemas = SpecSchemas(spec)
         self._operations: dict[str, CompiledOperation] = {
-            operation.operation_id: compile_operation(
-                spec, operation, registry=registry, format_checker=format_checker
-            )
+            operation.operation_id: compile_operation(spec, operation, schemas=schemas)
             for operation in spec.operations
         }
         self._router = Router(spec.operations)

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from mockserver._parameters import schema_types
 from mockserver._spec import Operation, Parameter, Spec
-from mockserver._validation import FORMATS, SchemaValidator, build_format_checker, build_registry
+from mockserver._validation import FORMATS, SchemaValidator, SpecSchemas
 
 JSON_TYPES = ("application/json",)
 _CONSTRAINING_KEYS = ("type", "properties", "required", "allOf", "additionalProperties", "items", "enum")
@@ -69,12 +69,11 @@ class SchemaStrategies:
 
     def __init__(self, spec: Spec) -> None:
         self.spec = spec
-        self._registry = build_registry(spec)
-        self._formats = build_format_checker()
+        self._schemas = SpecSchemas(spec)
         self._condition_validators: dict[int, Any] = {}
 
     def validator(self, pointer: str) -> SchemaValidator:
-        return SchemaValidator(self.spec, pointer, registry=self._registry, format_checker=self._formats)
+        return self._schemas.validator(pointer)
 
     def from_pointer(self, pointer: str) -> st.SearchStrategy[Any]:
         validator = self.validator(pointer)

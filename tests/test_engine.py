@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,7 @@ from starlette.testclient import TestClient
 
 from mockserver import ApiDefinition, MockConfig, MockResponse, OperationContext, Principal, create_app
 from mockserver._generate import RegexSampler, SchemaDataGenerator
-from mockserver._validation import SchemaValidator, build_format_checker, build_registry
+from mockserver._validation import SpecSchemas
 
 CONNECTION_ID = "123e4567-e89b-12d3-a456-426614174000"
 HOOK_ID = "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6"
@@ -392,9 +394,7 @@ def _component_schemas() -> list[Any]:
 @given(seed=st.integers(0, 2**32))
 def test_generated_data_matches_every_schema(spec: Any, name: str, seed: int) -> None:
     pointer = f"#/components/schemas/{name}"
-    validator = SchemaValidator(
-        spec, pointer, registry=build_registry(spec), format_checker=build_format_checker()
-    )
+    validator = SpecSchemas(spec).validator(pointer)
     value = SchemaDataGenerator(spec).generate({"$ref": pointer}, seed=seed, key=name)
     assert validator.violations(value, at=()) == []
     assert SchemaDataGenerator(spec).generate({"$ref": pointer}, seed=seed, key=name) == value
@@ -506,12 +506,7 @@ def test_a_pattern_end_anchor_does_not_admit_a_final_newline() -> None:
     """Python's `re` lets `$` match before a final newline, ECMA-262 does not: the stricter reading wins."""
     app = create_app(MockConfig(api="stack-ai"))
     spec = app.state.services["stack-ai"].spec
-    validator = SchemaValidator(
-        spec,
-        "#/components/schemas/HttpUrl",
-        registry=build_registry(spec),
-        format_checker=build_format_checker(),
-    )
+    validator = SpecSchemas(spec).validator("#/components/schemas/HttpUrl")
     assert validator.violations("https://example.com/a", at=()) == []
     [violation] = validator.violations("https://example.com/a\n", at=("body", "url"))
     assert violation.location == ("body", "url") and violation.kind == "string_pattern_mismatch"
@@ -530,3 +525,31 @@ def test_an_any_of_inside_an_object_names_the_exact_location(client: TestClient)
         ["body", "connection_provider_data", "redirect_uri"]
     ]
     assert response.json()["detail"][0]["type"] == "string_pattern_mismatch"  # the URL branch, not `null`
+
+
+_FIRST_REFUSAL = """
+import sys
+from starlette.testclient import TestClient
+from mockserver import MockConfig, create_app
+from conftest import stack_ai_headers
+
+client = TestClient(create_app(MockConfig(api="stack-ai")))
+assert client.get("/connections", headers=stack_ai_headers()).status_code == 200
+loaded_before = "jsonschema" in sys.modules
+refused = client.get("/connections", params={"limit": "many"}, headers=stack_ai_headers())
+print(loaded_before, refused.status_code, [item["loc"] for item in refused.json()["detail"]])
+"""
+
+
+def test_jsonschema_is_loaded_by_the_first_invalid_instance_and_names_it() -> None:
+    """Starting and valid answers need only jsonschema-rs; the first refusal still names its field."""
+    run = subprocess.run(
+        [sys.executable, "-c", _FIRST_REFUSAL],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parent,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["False", "422", "[['query',", "'limit']]"]

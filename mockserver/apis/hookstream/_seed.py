@@ -291,10 +291,10 @@ def _connections(
 
 def populate(store: Store) -> None:
     """Fill an empty store with the seeded organizations' data."""
+    fake = Faker("en_US")  # reseeded for each environment: the same values as a new one, without its cost
     for env in ENVIRONMENTS:
         env_seed = stable_seed("hookstream:seed", store.seed, env.env_id)
         rng = random.Random(env_seed)
-        fake = Faker("en_US")
         fake.seed_instance(env_seed)
         times = _Timeline(rng)
         sources = _sources(store, env, rng, fake, times)

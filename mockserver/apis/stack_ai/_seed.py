@@ -115,7 +115,10 @@ _DAY = 86_400_000_000
 
 
 def create_state(*, seed: int, connections: int = DEFAULT_CONNECTIONS) -> StackAiState:
-    organizations = {org.org_id: org for org in (_seed_organization(seed, name) for name in ORGANIZATIONS)}
+    fake = Faker("en_US")  # reseeded for each organization: the same values as a new one, without its cost
+    organizations = {
+        org.org_id: org for org in (_seed_organization(seed, name, fake) for name in ORGANIZATIONS)
+    }
     large = connections >= FREEZE_FROM
     if large:
         gc.collect(1)  # the young garbage of the step above, so that the freeze below keeps none of it
@@ -151,7 +154,7 @@ def _member(rand: Rand, user_id: str, email: str, full_name: str | None) -> Memb
     )
 
 
-def _seed_organization(seed: int, name: str) -> Organization:
+def _seed_organization(seed: int, name: str, fake: Faker) -> Organization:
     mock_users = [user for user in USERS if user.organization == name]
     org_id = mock_users[0].org_id
     domain = mock_users[0].email.split("@", 1)[1]
@@ -161,7 +164,6 @@ def _seed_organization(seed: int, name: str) -> Organization:
         member = _member(rand, user.user_id, user.email, user.full_name)
         member.has_completed_onboarding = True
         members[user.user_id] = member
-    fake = Faker("en_US")
     fake.seed_instance(stable_int("stack-ai", seed, "faker", org_id))
     taken = {member.email for member in members.values()}
     for index in range(COLLEAGUES):
