@@ -72,6 +72,15 @@ def b64url_decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+def stream_values(key: bytes, first_block: int, blocks: int) -> list[int]:
+    """The values of `Rand(key)` from position `8 * first_block`, `blocks` blocks of them, in draw order."""
+    values: list[int] = []
+    for block in range(first_block, first_block + blocks):
+        drawn = _BLOCK.unpack(hashlib.blake2b(key + block.to_bytes(4, "big"), digest_size=64).digest())
+        values += drawn[::-1]  # `Rand` pops its pool from the end
+    return values
+
+
 class Weighted(Generic[T]):
     """Values with integer weights, prepared once for fast weighted draws."""
 
@@ -81,6 +90,15 @@ class Weighted(Generic[T]):
         self.values = tuple(value for value, _ in items)
         self.bounds = tuple(accumulate(weight for _, weight in items))
         self.total = self.bounds[-1]
+
+    def at(self, value: int) -> T:
+        """What `Rand.weighted` returns when it draws `value`."""
+        return self.values[bisect_right(self.bounds, value % self.total)]
+
+
+def chance_bound(probability: float) -> float:
+    """`Rand.chance(probability)` is true when it draws a value below this."""
+    return probability * (1 << 64)
 
 
 MAX_DRAWS = 8 * (2**32 - 1)
@@ -153,7 +171,7 @@ class Rand:
 
     def chance(self, probability: float) -> bool:
         pool = self._pool
-        return (pool.pop() if pool else self._refill()) < probability * (1 << 64)
+        return (pool.pop() if pool else self._refill()) < probability * (1 << 64)  # as `chance_bound`
 
     def choice(self, items: Sequence[T]) -> T:
         return items[self.below(len(items))]

@@ -17,16 +17,17 @@ from __future__ import annotations
 
 import gc
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
+from operator import length_hint
 from typing import Any
 
 from faker import Faker
 
 from ._catalogue import BY_TYPE, CREDENTIALS, CatalogueEntry, oauth_tokens
-from ._rand import Rand, Weighted, digests, stable_int, stable_uuid, uuid_text
+from ._rand import Rand, Weighted, chance_bound, digests, stable_int, stable_uuid, stream_values, uuid_text
 from ._state import (
     CLOCK_START,
     Clock,
@@ -112,6 +113,13 @@ _SEED_START = to_micros(datetime(2025, 1, 6, 8, 0, tzinfo=UTC))
 _SEED_END = to_micros(datetime(2025, 11, 28, 18, 0, tzinfo=UTC))
 _MILLI = 1000
 _DAY = 86_400_000_000
+_FIRST_BLOCKS = 2
+"""Every draw of a seeded connection before its provider data fits in its stream's first 16 values."""
+_GRANT_CHANCE = chance_bound(0.3)
+_GROUP_GRANT_CHANCE = chance_bound(0.25)
+_UNCHANGED_CHANCE = chance_bound(0.6)
+_REVOKED_CHANCE = chance_bound(0.08)
+_HALF = chance_bound(0.5)
 
 
 def create_state(*, seed: int, connections: int = DEFAULT_CONNECTIONS) -> StackAiState:
@@ -234,14 +242,15 @@ def provider_data(entry: CatalogueEntry, rand: Rand, tenant: Tenant, creator_ema
     }
 
 
-def skip_provider_data(entry: CatalogueEntry, rand: Rand) -> None:
-    """Draws from `rand` exactly what `provider_data` would, without building anything."""
+def after_provider_data(entry: CatalogueEntry, position: int, value_at: Callable[[int], int]) -> int:
+    """Where a stream is once `provider_data` has drawn from `position` on (`value_at(p)` is its `p`th
+    value), without building anything."""
     if entry.connection_type != CREDENTIALS:
-        rand.skip(_TOKEN_DRAWS[entry.connection_type_id])
-        if entry.connection_type_id == "sharepoint" and rand.chance(0.5):
-            rand.skip(1)
-    else:
-        rand.skip(1 if entry.connection_type_id == "confluence" else 4)
+        position += _TOKEN_DRAWS[entry.connection_type_id]
+        if entry.connection_type_id == "sharepoint":
+            position += 2 if value_at(position) < _HALF else 1
+        return position
+    return position + (1 if entry.connection_type_id == "confluence" else 4)
 
 
 def _token_draws(entry: CatalogueEntry) -> int:
@@ -265,8 +274,9 @@ def later_provider_data(
 
 
 def _seed_connections(seed: int, organization: Organization, count: int) -> None:
-    """The hot loop of a large seed: names and messages come from tables built once, strings are shared,
-    and the provider data (its tokens are a third of the work) is left to `later_provider_data`."""
+    """The hot loop of a large seed. A connection's values are read by position from its stream (what
+    `Rand(key)` would draw, without a call per draw), names and messages come from tables built once, and the
+    provider data (its tokens are a third of the work) is left to `later_provider_data`."""
     mock_users = [user for user in USERS if user.organization == organization.name]
     admin = next(user.user_id for user in mock_users if user.org_role == "admin")
     member = next(user.user_id for user in mock_users if user.org_role != "admin")
@@ -290,16 +300,24 @@ def _seed_connections(seed: int, organization: Organization, count: int) -> None
     clock_start = to_micros(CLOCK_START)
     for index in range(count):
         key = stream_key(index)
-        rand = Rand(key)
-        created_at = _SEED_START + index * slot + rand.below(slot)
-        type_id = rand.weighted(_TYPE_WEIGHTS)
+        values = stream_values(key, 0, _FIRST_BLOCKS)
+        unread = iter(values)
+        draw = unread.__next__
+
+        def value_at(position: int, key: bytes = key, values: list[int] = values) -> int:
+            if position < len(values):
+                return values[position]
+            return stream_values(key, position // 8, 1)[position % 8]
+
+        created_at = _SEED_START + index * slot + draw() % slot
+        type_id = _TYPE_WEIGHTS.at(draw())
         entry = entries[type_id]
-        dept = rand.below(len(_DEPARTMENTS))
+        dept = draw() % len(_DEPARTMENTS)
         templates = _NAMES[type_id]
-        name = templates[rand.below(len(templates))][dept]
-        pick = rand.below(100)
+        name = templates[draw() % len(templates)][dept]
+        pick = draw() % 100
         creator = admin if pick < 25 else member if pick < 40 else colleagues[pick % len(colleagues)]
-        org_role: str | None = rand.weighted(_ORG_ROLE_WEIGHTS)
+        org_role: str | None = _ORG_ROLE_WEIGHTS.at(draw())
         if index < 4:
             creator = (admin, colleagues[0], colleagues[1], colleagues[2])[index]
             org_role = ("editor", "viewer", None, "viewer")[index]
@@ -307,23 +325,26 @@ def _seed_connections(seed: int, organization: Organization, count: int) -> None
         group_roles: dict[str, list[str]] = {}
         if index == 3:
             user_roles["admin"].append(member)
-        elif index >= 4 and rand.chance(0.3):
-            subject = rand.choice(everyone)
+        elif index >= 4 and draw() < _GRANT_CHANCE:
+            subject = everyone[draw() % len(everyone)]
             if subject != creator:
-                role = rand.weighted(_GRANT_WEIGHTS)
-                user_roles.setdefault(role, []).append(subject)
-        if index >= 4 and rand.chance(0.25):
-            group_roles[rand.weighted(_GROUP_GRANT_WEIGHTS)] = [rand.choice(group_ids)]
-        if rand.chance(0.6):
-            updated_at, updated_by = created_at + 20 + rand.below(60), creator
+                user_roles.setdefault(_GRANT_WEIGHTS.at(draw()), []).append(subject)
+        if index >= 4 and draw() < _GROUP_GRANT_CHANCE:
+            group_roles[_GROUP_GRANT_WEIGHTS.at(draw())] = [group_ids[draw() % len(group_ids)]]
+        if draw() < _UNCHANGED_CHANCE:
+            updated_at, updated_by = created_at + 20 + draw() % 60, creator
         else:
             room = max(1, min(60 * _DAY, clock_start - created_at - 60_000_000))
-            updated_at, updated_by = created_at + rand.below(room), rand.choice(everyone)
+            updated_at, updated_by = created_at + draw() % room, everyone[draw() % len(everyone)]
         health_issue = None
-        if entry.oauth is not None and index >= 4 and rand.chance(0.08):
+        if entry.oauth is not None and index >= 4 and draw() < _REVOKED_CHANCE:
             health_issue = revoked[type_id]
-        drawn = rand.drawn
-        skip_provider_data(entry, rand)
+        drawn = len(values) - length_hint(unread)
+        tree = (
+            ("large", "medium")[index]
+            if index < 2
+            else _TREE_WEIGHTS.at(value_at(after_provider_data(entry, drawn, value_at)))
+        )
         connection_id = uuid_text(id_key(index))
         connections[connection_id] = connection = Connection(
             connection_id=connection_id,
@@ -340,7 +361,7 @@ def _seed_connections(seed: int, organization: Organization, count: int) -> None
             user_roles=user_roles,
             group_roles=group_roles,
             health_issue=health_issue,
-            tree=("large", "medium")[index] if index < 2 else rand.weighted(_TREE_WEIGHTS),
+            tree=tree,
             pending_data=partial(later_provider_data, entry, key, drawn, tenant, members[creator].email),
         )
         del connection.provider_data  # built on first read
