@@ -92,7 +92,9 @@ class ApiService:
         self._examples = ExampleResponder(spec, seed=options.seed)
         self.state: Any = api.create_state(seed=options.seed, options=options.api_options)
         self._sessions: OrderedDict[str, Any] = OrderedDict()
-        self._extra_routes = tuple(api.extra_routes(lambda: self.state))
+        self._extra_routes = tuple(
+            (route, getattr(route, "path_regex", None)) for route in api.extra_routes(lambda: self.state)
+        )
 
     # ------------------------------------------------------------------ state and sessions
 
@@ -145,8 +147,14 @@ class ApiService:
         """The API's own non-spec route for this request, with the scope to hand it, if one matches."""
         if not self._extra_routes:
             return None
-        child_scope = {**scope, "root_path": scope.get("root_path", "") + self.mount_path}
-        for route in self._extra_routes:
+        root_path = scope.get("root_path", "") + self.mount_path
+        route_path = _route_path(scope["path"], root_path)
+        # A route whose path pattern refuses the path cannot match: most requests build no scope for them.
+        candidates = [route for route, path in self._extra_routes if path is None or path.match(route_path)]
+        if not candidates:
+            return None
+        child_scope = {**scope, "root_path": root_path}
+        for route in candidates:
             match, matched_scope = route.matches(child_scope)
             if match == Match.FULL:
                 return route, {**child_scope, **matched_scope}
@@ -411,6 +419,13 @@ class ApiService:
         headers.append((b"content-length", str(len(payload)).encode("latin-1")))
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else payload})
+
+
+def _route_path(path: str, root_path: str) -> str:
+    """The part of `path` a route under `root_path` matches, as Starlette's routes read it."""
+    if root_path and path.startswith(root_path) and path[len(root_path) : len(root_path) + 1] in ("", "/"):
+        return path[len(root_path) :]
+    return path
 
 
 async def _read_payload(receive: Receive) -> bytes:

@@ -553,3 +553,16 @@ def test_jsonschema_is_loaded_by_the_first_invalid_instance_and_names_it() -> No
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout.split() == ["False", "422", "[['query',", "'limit']]"]
+
+
+@given(
+    root=st.sampled_from(["", "/stack-ai", "/stack-ai/v1", "/a"]),
+    path=st.text(alphabet="/abcitk-v1", max_size=20),
+)
+def test_extra_routes_see_the_path_starlette_routes_see(root: str, path: str) -> None:
+    """The dispatcher's shortcut (a route's pattern tried before any scope is built) reads the same path."""
+    from starlette._utils import get_route_path
+
+    from mockserver._service import _route_path
+
+    assert _route_path(path, root) == get_route_path({"path": path, "root_path": root})
