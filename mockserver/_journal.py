@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class JournalEntry:
+class JournalEntry(NamedTuple):
+    """One answered request (a named tuple: recording one costs ~1 µs, a frozen dataclass ~4 µs)."""
+
     sequence: int
-    time: str
+    time: float
+    """When it was answered, in seconds since the epoch; RFC 3339 in `to_json`."""
     api: str
     operation_id: str | None
     method: str
@@ -24,7 +26,8 @@ class JournalEntry:
     response_violations: Sequence[str]
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = self._asdict()
+        data["time"] = datetime.fromtimestamp(self.time, UTC).isoformat(timespec="milliseconds")
         data["query"] = [list(pair) for pair in self.query]
         data["request_violations"] = list(self.request_violations)
         data["response_violations"] = list(self.response_violations)

@@ -21,7 +21,6 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import parse_qsl, urlsplit
@@ -302,7 +301,7 @@ class Recorder:
         self.journal.record(
             JournalEntry(
                 sequence=sequence,
-                time=datetime.now(UTC).isoformat(timespec="milliseconds"),
+                time=time.time(),
                 api=self.api,
                 operation_id=operation.operation_id if operation is not None else None,
                 method=method,

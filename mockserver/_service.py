@@ -8,7 +8,6 @@ import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -384,7 +383,7 @@ class ApiService:
         journal.record(
             JournalEntry(
                 sequence=journal.next_sequence(),
-                time=datetime.now(UTC).isoformat(timespec="milliseconds"),
+                time=time.time(),
                 api=self.api.name,
                 operation_id=exchange.operation_id,
                 method=exchange.method,
@@ -393,8 +392,8 @@ class ApiService:
                 status=response.status,
                 duration_ms=round((time.perf_counter() - started) * 1000, 3),
                 session=exchange.session,
-                request_violations=tuple(v.describe() for v in exchange.request_violations),
-                response_violations=tuple(v.describe() for v in exchange.response_violations),
+                request_violations=tuple(map(Violation.describe, exchange.request_violations)),
+                response_violations=tuple(map(Violation.describe, exchange.response_violations)),
             )
         )
 
