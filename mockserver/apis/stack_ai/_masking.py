@@ -32,7 +32,9 @@ def masked(data: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of `data` with every secret (at any depth) masked."""
     result: dict[str, Any] = {}
     for key, value in data.items():
-        if isinstance(value, Mapping):
+        if isinstance(value, str | int | float) or value is None:  # most values: no ABC check for them
+            result[key] = mask_value(value) if is_secret_key(key) else value
+        elif isinstance(value, Mapping):
             result[key] = masked(value)
         elif isinstance(value, list):
             result[key] = [masked(item) if isinstance(item, Mapping) else item for item in value]
