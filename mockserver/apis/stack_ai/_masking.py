@@ -12,6 +12,7 @@ _SECRET_KEY = re.compile(r"(?:^|_)(?:token|secret|password|passphrase|key)$", re
 _SHOWN_PREFIX = 5
 _SHOWN_SUFFIX = 4
 _MIN_PARTIAL = 16
+_PLAIN = (str, int, float, type(None))
 
 
 @lru_cache(maxsize=1024)
@@ -32,7 +33,7 @@ def masked(data: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of `data` with every secret (at any depth) masked."""
     result: dict[str, Any] = {}
     for key, value in data.items():
-        if isinstance(value, str | int | float) or value is None:  # most values: no ABC check for them
+        if isinstance(value, _PLAIN):  # most values: no ABC check for them
             result[key] = mask_value(value) if is_secret_key(key) else value
         elif isinstance(value, Mapping):
             result[key] = masked(value)
