@@ -21,8 +21,14 @@ class Preference:
         return self.code is None and self.example is None and not self.dynamic
 
 
+_NO_PREFERENCE = Preference()
+"""What a request without `Prefer` asks for (most requests: no parsing for them)."""
+
+
 def parse_prefer(header: str) -> tuple[Preference, list[Violation]]:
     """Read `Prefer: code=404, example=missing` (commas or semicolons between preferences)."""
+    if not header:
+        return _NO_PREFERENCE, []
     values: dict[str, str] = {}
     violations: list[Violation] = []
     location = ("header", "Prefer")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import struct
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
@@ -20,6 +21,7 @@ _BLOCK = struct.Struct(">8Q")
 _URLSAFE = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 _ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 _HEX = "0123456789abcdef"
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
 _VARIANT = "89ab"
 _TABLES = MappingProxyType(
     {
@@ -67,7 +69,7 @@ def b64url(data: bytes) -> str:
 
 def b64url_decode(text: str) -> bytes:
     """Decodes unpadded base64url; raises ValueError on anything else."""
-    if not text or any(char not in _URLSAFE for char in text) or len(text) % 4 == 1:
+    if _BASE64URL.fullmatch(text) is None or len(text) % 4 == 1:
         raise ValueError("not base64url")
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 

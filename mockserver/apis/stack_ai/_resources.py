@@ -112,7 +112,13 @@ class Tree:
         return self.size == "large" and path == (0,)
 
     def counts(self, path: tuple[int, ...]) -> tuple[int, int]:
-        """How many folders and files the folder at `path` holds."""
+        """How many folders and files the folder at `path` holds; cached (derived data only)."""
+        counted: tuple[int, int] = self._cache.get(
+            (self.key, self.size, "counts", path), lambda: self._count(path)
+        )
+        return counted
+
+    def _count(self, path: tuple[int, ...]) -> tuple[int, int]:
         if self._is_bulk(path):
             return 0, 1150 + Rand.of(self.key, "bulk").below(100)
         shape = SHAPES[self.size]
@@ -171,7 +177,13 @@ class Tree:
         return "1" + b64url(mac + bytes(a ^ b for a, b in zip(raw, stream, strict=True)))
 
     def find(self, resource_id: str) -> Node | None:
-        """The item with this id, or None for an id this connection never issued."""
+        """The item with this id, or None for an id this connection never issued; cached (derived data)."""
+        found: Node | None = self._cache.get(
+            (self.key, self.size, "id", resource_id), lambda: self._find(resource_id)
+        )
+        return found
+
+    def _find(self, resource_id: str) -> Node | None:
         if len(resource_id) != 33 or not resource_id.startswith("1"):
             return None
         try:
