@@ -444,3 +444,30 @@ def test_validation_errors_do_not_echo_secrets() -> None:
     body = {**CONFLUENCE, "connection_provider_data": {"api_token": 1234567, "url": "https://x.test"}}
     response = c.post("/connections", headers=headers(), json=body)
     assert response.status_code == 422 and "1234567" not in response.text
+
+
+def test_a_connection_read_after_each_kind_of_write_shows_the_write() -> None:
+    """Rendered connections are kept per version: every write path must show through the next read."""
+    from mockserver.apis.stack_ai._render import _render
+
+    c = fresh()
+    item = create(c)
+    url = f"/connections/{item['connection_id']}"
+    organization = state_of(c).organizations[ACME]
+    edited = copy.deepcopy(GDRIVE) | {"name": "Edited"}
+    writes = [
+        lambda: c.put(url, headers=headers(), json=edited),
+        lambda: c.patch(url, headers=headers(), json={"name": "Renamed"}),
+        lambda: c.get(url, params={"refresh_oauth_tokens": "true"}, headers=headers()),
+        lambda: c.patch(url, headers=headers(), json={"name": "Renamed"}),  # the same name: a new updated_at
+    ]
+    before = ok(c.get(url, headers=headers()))
+    for write in writes:
+        assert write().status_code == 200
+        after = ok(c.get(url, headers=headers()))
+        assert after != before
+        assert after == _render(organization, organization.connections[item["connection_id"]])
+        assert [entry for entry in listed(c, "alice") if entry["connection_id"] == item["connection_id"]] == [
+            after
+        ]
+        before = after

@@ -11,6 +11,25 @@ from ._state import Connection, Organization, iso
 
 
 def connection_json(organization: Organization, connection: Connection) -> dict[str, Any]:
+    """The vendor's JSON of a connection, rendered once per version of what it shows.
+
+    Every write of a shown field ticks `updated_at` (the refresh of a token changes its dict in place);
+    the other fields in the key make a missed tick harmless. Members never change within a state.
+    """
+    version = (
+        connection.connection_id,
+        connection.updated_at,
+        connection.updated_by,
+        connection.name,
+        connection.provider_id,
+        connection.connection_type_id,
+        id(connection.provider_data),
+    )
+    rendered: dict[str, Any] = organization.rendered.get(version, lambda: _render(organization, connection))
+    return rendered
+
+
+def _render(organization: Organization, connection: Connection) -> dict[str, Any]:
     members = organization.members
     return {
         "connection_id": connection.connection_id,

@@ -156,6 +156,9 @@ class Connection:
             return data
 
 
+RENDERED_CONNECTIONS = 4096
+
+
 @dataclass(slots=True)
 class Organization:
     org_id: str
@@ -165,6 +168,10 @@ class Organization:
     groups: dict[str, Group]
     connections: dict[str, Connection] = field(default_factory=dict)
     """By id, in creation order (which is also `created_at` order)."""
+    rendered: BoundedCache = field(
+        default_factory=lambda: BoundedCache(RENDERED_CONNECTIONS), compare=False, repr=False
+    )
+    """Connections as JSON, by everything their rendering reads (derived data, never in a snapshot)."""
 
     def groups_of(self, user_id: str) -> set[str]:
         return {group.group_id for group in self.groups.values() if user_id in group.members}
