@@ -68,10 +68,14 @@ def normalize_rules(rules: Sequence[Mapping[str, Any]] | None) -> list[dict[str,
     return [{"field": r["field"], "op": r["op"], "value": r["value"]} for r in rules]
 
 
+_RULES_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+"""Built once: `json.dumps` with options builds an encoder per call."""
+
+
 def encode_rules(rules: list[dict[str, Any]] | None) -> str | None:
     if rules is None:
         return None
-    return json.dumps(rules, ensure_ascii=False, separators=(",", ":"))
+    return _RULES_ENCODER.encode(rules)
 
 
 def _is_number(value: Any) -> bool:

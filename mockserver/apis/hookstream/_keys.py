@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 API_KEY_FORMAT = re.compile(r"^hs_(live|test)_[a-f0-9]{64}$")
 
 
+@lru_cache(maxsize=256)
 def _hex(label: str, length: int) -> str:
     return hashlib.sha256(f"mockserver:hookstream:{label}".encode()).hexdigest()[:length]
 
