@@ -27,6 +27,7 @@ import platform
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -339,6 +340,10 @@ class Scenario:
 class Options:
     duration: float
     warmup: float
+    rounds: int
+    """Mock and bare take turns this many times per scenario, `duration / rounds` seconds each."""
+    starts: int
+    """Starts timed per server (the median is reported)."""
     connections: int
     threads: int
     profile_seconds: float
@@ -406,9 +411,18 @@ def run_wrk(
     )
 
 
-def measure(options: Options, server: Server, prefix: str, scenario: Scenario, label: str) -> Load:
+def measure(
+    options: Options,
+    server: Server,
+    prefix: str,
+    scenario: Scenario,
+    label: str,
+    *,
+    warm: bool,
+    seconds: float,
+) -> Load:
     path = prefix + scenario.target
-    if options.warmup > 0:
+    if warm and options.warmup > 0:
         run_wrk(
             options,
             server,
@@ -423,7 +437,7 @@ def measure(options: Options, server: Server, prefix: str, scenario: Scenario, l
         server,
         path,
         scenario,
-        seconds=options.duration,
+        seconds=seconds,
         connections=options.connections,
         logname=f"{label}-{scenario.key}-{server.name}",
     )
@@ -432,6 +446,23 @@ def measure(options: Options, server: Server, prefix: str, scenario: Scenario, l
         f"p99 {load.p99_ms:7.2f} ms  non-2xx {load.non_2xx}"
     )
     return load
+
+
+def measure_in_turns(
+    options: Options, mock: Server, bare: Server, prefix: str, scenario: Scenario, label: str
+) -> tuple[Load, Load, list[float]]:
+    """Mock and bare in turns (`options.rounds` each, the first after a warm-up): the loads of the round
+    with the median ratio, and every round's ratio. A shared machine's slow minute then hits both."""
+    seconds = max(1.0, options.duration / options.rounds)
+    rounds: list[tuple[float, Load, Load]] = []
+    for number in range(options.rounds):
+        tag = f"{label}-r{number + 1}"
+        mock_load = measure(options, mock, prefix, scenario, tag, warm=number == 0, seconds=seconds)
+        bare_load = measure(options, bare, prefix, scenario, tag, warm=number == 0, seconds=seconds)
+        rounds.append((mock_load.rps / bare_load.rps if bare_load.rps else 0.0, mock_load, bare_load))
+    ratios = [ratio for ratio, _, _ in rounds]
+    _, mock_load, bare_load = sorted(rounds, key=lambda r: r[0])[(len(rounds) - 1) // 2]
+    return mock_load, bare_load, ratios
 
 
 # ---------------------------------------------------------------------------------------------- recording
@@ -759,6 +790,8 @@ class Row:
     bare: Load
     mock_serial: Load | None = None
     bare_serial: Load | None = None
+    ratios: list[float] = field(default_factory=list)
+    """mock/bare of every round (`ratio` is the median round's)."""
 
     @property
     def ratio(self) -> float:
@@ -805,6 +838,18 @@ def running(*servers: Server) -> Iterator[None]:
             server.stop()
 
 
+def start_median(server: Server, starts: int) -> float:
+    """Starts `server` `starts` times (stopping all but the last) and keeps the median time to a first 200."""
+    times = []
+    for _ in range(max(0, starts - 1)):
+        times.append(server.start())
+        server.stop()
+    times.append(server.start())
+    server.start_s = statistics.median(times)
+    log(f"  {server.name}: first answer after {', '.join(f'{t:.2f}' for t in times)} s")
+    return server.start_s
+
+
 def settle_rss(server: Server) -> float:
     time.sleep(0.5)
     return server.status_mb("VmRSS")
@@ -825,7 +870,7 @@ def run_group(
     mock = mock_server(f"mock-{group}", api, extra, probe, AUTH["stack-ai"])
     with running(mock):
         log(f"group {group}: starting {' '.join(mock.argv[1:])}")
-        mock.start()
+        start_median(mock, options.starts)
         mock.rss_idle_mb = settle_rss(mock)
         log(f"  mock answered after {mock.start_s:.2f} s, RSS {mock.rss_idle_mb:.0f} MB")
         chosen = scenarios(mock)
@@ -838,18 +883,14 @@ def run_group(
         first = next(s for s in chosen if not s.pair)  # the bare app knows only the recorded requests
         bare = bare_server(f"bare-{group}", recording, prefix_of[first.key] + first.target, AUTH[first.api])
         with running(bare):
-            bare.start()
+            start_median(bare, options.starts)
             bare.rss_idle_mb = settle_rss(bare)
             log(f"  bare answered after {bare.start_s:.2f} s, RSS {bare.rss_idle_mb:.0f} MB")
             rows: list[Row] = []
             for scenario in chosen:
                 prefix = prefix_of[scenario.key]
-                row = Row(
-                    group,
-                    scenario,
-                    measure(options, mock, prefix, scenario, group),
-                    measure(options, bare, prefix, scenario, group),
-                )
+                mock_load, bare_load, ratios = measure_in_turns(options, mock, bare, prefix, scenario, group)
+                row = Row(group, scenario, mock_load, bare_load, ratios=ratios)
                 if scenario.serial:
                     seconds = max(2.0, options.duration / 2)
                     path = prefix + scenario.target
@@ -1025,7 +1066,7 @@ def run_prism(options: Options, report: Report, prism: str, default_get: Scenari
             row = mock_rows.get(key)
             if row is None:
                 continue
-            load = measure(options, server, "", row.scenario, "prism")
+            load = measure(options, server, "", row.scenario, "prism", warm=True, seconds=options.duration)
             report.prism_rows.append((row.scenario, load, row.mock))
         server.rss_after_mb = server.status_mb("VmRSS")
         server.peak_mb = server.status_mb("VmHWM")
@@ -1177,20 +1218,23 @@ def to_markdown(report: Report, options: Options) -> str:
         f"Generated by `make bench` (`bench/run.py`) on {report.started:%Y-%m-%d %H:%M} UTC in {report.elapsed_s / 60:.1f} min.",
         "",
         *machine(report),
-        f"- Load: `wrk -t{options.threads} -c{options.connections} -d{options.duration:g}s --latency` on 127.0.0.1 "
-        f"after a {options.warmup:g} s warm-up, mock then bare for each scenario; 2xx only (non-2xx column)",
+        f"- Load: `wrk -t{options.threads} -c{options.connections} --latency` on 127.0.0.1, {options.duration:g} s per "
+        f"server and scenario in {options.rounds} turns of mock then bare ({options.warmup:g} s warm-up before the "
+        "first); each row shows the turn with the median mock/bare ratio, the range column every turn's; "
+        f"2xx only (non-2xx column). Start: the median of {options.starts} starts of each server",
         "- Mock: `mockserver serve --strict --log-level warning` (uvicorn, one worker, httptools + uvloop; "
         "request and response validation on; byte-compiled first, as an install does). Bare: `bench/bare_app.py`, a Starlette app on the same uvicorn "
         "answering each recorded request with the mock's recorded status, headers and body.",
         "",
         "## Throughput and latency",
         "",
-        "| group | scenario | mock req/s | bare req/s | mock/bare | mock p50 ms | mock p99 ms | bare p50 ms | bare p99 ms | non-2xx |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| group | scenario | mock req/s | bare req/s | mock/bare | range | mock p50 ms | mock p99 ms | bare p50 ms | bare p99 ms | non-2xx |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in report.rows:
+        spread = f"{min(row.ratios):.2f}-{max(row.ratios):.2f}" if row.ratios else ""
         lines.append(
-            f"| {row.group} | {row.scenario.title} | {row.mock.rps:,.0f} | {row.bare.rps:,.0f} | {row.ratio:.2f} "
+            f"| {row.group} | {row.scenario.title} | {row.mock.rps:,.0f} | {row.bare.rps:,.0f} | {row.ratio:.2f} | {spread} "
             f"| {fmt_ms(row.mock.p50_ms)} | {fmt_ms(row.mock.p99_ms)} | {fmt_ms(row.bare.p50_ms)} "
             f"| {fmt_ms(row.bare.p99_ms)} | {row.mock.non_2xx + row.mock.socket_errors}/{row.bare.non_2xx + row.bare.socket_errors} |"
         )
@@ -1232,13 +1276,18 @@ def to_markdown(report: Report, options: Options) -> str:
         "",
         "## Start and memory",
         "",
-        "| group | process | start → first 200 | RSS idle | RSS after load | peak RSS |",
-        "|---|---|---:|---:|---:|---:|",
+        "| group | process | start → first 200 | ratio to bare's start | RSS idle | RSS after load | peak RSS |",
+        "|---|---|---:|---:|---:|---:|---:|",
     ]
+    bare_start = {
+        row.group: row.server.start_s for row in report.servers if row.server.name.startswith("bare")
+    }
     for server_row in report.servers:
         server = server_row.server
+        reference = bare_start.get(server_row.group)
+        times = f"{server.start_s / reference:.1f}" if server.start_s and reference else ""
         lines.append(
-            f"| {server_row.group} | `{server_row.command}` | {server.start_s or 0:.2f} s | {server.rss_idle_mb or 0:.0f} MB "
+            f"| {server_row.group} | `{server_row.command}` | {server.start_s or 0:.2f} s | {times} | {server.rss_idle_mb or 0:.0f} MB "
             f"| {server.rss_after_mb or 0:.0f} MB | {server.peak_mb or 0:.0f} MB |"
         )
     if report.trees:
@@ -1330,6 +1379,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--warmup", type=int, default=1, help="seconds of unmeasured load before each run (default 1)"
     )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="turns of mock and bare per scenario (default 3)"
+    )
+    parser.add_argument("--starts", type=int, default=3, help="starts timed per server (default 3)")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1)")
     parser.add_argument("--profile-seconds", type=float, default=4.0, help="py-spy seconds per missed target")
@@ -1347,6 +1400,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = Options(
         duration=args.duration,
         warmup=args.warmup,
+        rounds=max(1, args.rounds),
+        starts=max(1, args.starts),
         connections=args.connections,
         threads=args.threads,
         profile_seconds=0.0 if args.no_profile else args.profile_seconds,
