@@ -149,14 +149,6 @@ class Rand:
         pool.extend(_BLOCK.unpack(block))
         return pool.pop()
 
-    def skip(self, count: int) -> None:
-        """Moves on as if `count` values had been drawn."""
-        pool = self._pool
-        if count <= len(pool):
-            del pool[len(pool) - count :]
-        else:
-            self.skip_to(self.drawn + count)
-
     def next(self) -> int:
         pool = self._pool
         return pool.pop() if pool else self._refill()
