@@ -9,7 +9,7 @@ from typing import Any, NamedTuple
 
 
 class JournalEntry(NamedTuple):
-    """One answered request (a named tuple: recording one costs ~1 µs, a frozen dataclass ~4 µs)."""
+    """One answered request (a named tuple: built in ~1 µs where a frozen dataclass took ~4 µs)."""
 
     sequence: int
     time: float

@@ -18,7 +18,8 @@ _MAC_BYTES = 12
 
 
 def encode_cursor(secret: bytes, payload: dict[str, Any]) -> str:
-    body = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)  # the bytes `json.dumps` would write, compact
+    # Compact and key-sorted; UTF-8 where `json.dumps` escaped (a search query): cursors stay opaque either way.
+    body = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
     mac = hmac.digest(secret, body, "sha256")[:_MAC_BYTES]
     return b64url(body + mac)
 
