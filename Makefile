@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 4010
 ARGS ?=
 
-.PHONY: run test lint check fuzz clean bench
+.PHONY: run test lint check fuzz clean bench install-check
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,11 +15,21 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
+# `make run PORT=4610 HOST=0.0.0.0 ARGS="--api stack-ai --seed 3"`: the port and host go in PORT and HOST.
 run: $(STAMP)
+	@case " $(ARGS) " in *" --port"*|*" --host"*) \
+		echo 'make run: give the port and host as PORT=... HOST=..., not in ARGS' >&2; exit 2;; esac
 	$(BIN)/mockserver serve --host $(HOST) --port $(PORT) $(ARGS)
 
+# The suite, then the package as a user gets it: a wheel in a fresh venv outside the checkout.
 test: $(STAMP)
 	$(BIN)/python -m pytest
+	$(BIN)/python tests/install_check.py
+
+# Builds the sdist and, from it, the wheel; installs the wheel into a fresh venv in a temporary folder with its
+# runtime dependencies only; runs `mockserver check`, `serve` and examples/user-project's tests there.
+install-check: $(STAMP)
+	$(BIN)/python tests/install_check.py
 
 # The contract fuzz suite with a far larger budget (hypothesis `deep` profile); not run in CI.
 fuzz: $(STAMP)

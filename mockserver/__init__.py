@@ -12,10 +12,11 @@ from ._api import (
     Reason,
 )
 from ._app import MockConfig, create_app, discover_apis
+from ._resources import package_version
 from ._spec import Operation, Spec, SpecError, load_spec
 from ._validation import Violation
 
-__version__ = "0.1.0"
+__version__ = package_version()
 
 __all__ = [
     "NO_BODY",

@@ -94,12 +94,36 @@ Behaviour = Callable[[OperationContext], "MockResponse | Problem"]
 
 @dataclass(frozen=True, slots=True)
 class Credential:
-    """One way to authenticate against the mock, shown at startup and by the docs."""
+    """One way to authenticate against the mock, shown at startup, by `/__mock/users` and by the docs.
+
+    `how` names the header (`X-API-Key`), the scheme (`Authorization: Bearer`) or the cookie
+    (`Cookie: session_token`) that carries `value`; `headers` and `header_line` are what a client sends.
+    """
 
     label: str
     organization_id: str
     how: str
     value: str
+    organization_name: str = ""
+    user_id: str | None = None
+    """The user's own id, where the API has users (RBAC grants name it)."""
+    group_ids: tuple[str, ...] = ()
+    environment_id: str | None = None
+
+    @property
+    def headers(self) -> dict[str, str]:
+        name, _, rest = self.how.strip().partition(":")
+        if name.lower() == "authorization":
+            return {"Authorization": f"{rest.strip() or 'Bearer'} {self.value}"}
+        if name.lower() == "cookie":
+            return {"Cookie": f"{rest.strip()}={self.value}"}
+        return {self.how.strip(): self.value}
+
+    @property
+    def header_line(self) -> str:
+        """The header as it can be pasted into curl's `-H` or an HTTP client: `Authorization: Bearer eyJ…`."""
+        ((name, value),) = self.headers.items()
+        return f"{name}: {value}"
 
 
 class ApiDefinition:

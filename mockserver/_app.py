@@ -23,11 +23,11 @@ from ._docs import DOCS_MOUNT, DocsApp
 from ._faults import FaultBook
 from ._journal import RequestJournal
 from ._jsontext import encode_json
+from ._resources import spec_file
 from ._runtime import MockRuntime
 from ._service import VIOLATIONS_HEADER, ApiService, ServiceOptions
 from ._spec import load_spec
 
-DEFAULT_SPEC_DIR = Path(__file__).resolve().parent.parent / "spec"
 ALL_APIS = "all"
 logger = logging.getLogger("mockserver")
 
@@ -50,7 +50,8 @@ class MockConfig:
     api: str = ALL_APIS
     seed: int = 0
     strict: bool = True
-    spec_dir: Path = DEFAULT_SPEC_DIR
+    spec_dir: Path | None = None
+    """A folder of `<api>.yaml` files to serve instead of the specs shipped with the package."""
     api_options: Mapping[str, Any] = field(default_factory=dict)
     """Options an API declared with `add_arguments` (for example `connections`), by `dest` name."""
     latency_ms: tuple[int, int] | None = None
@@ -155,7 +156,7 @@ def build_services(
     runtime = runtime or MockRuntime()
     services = []
     for definition in selected:
-        spec = load_spec(config.spec_dir / f"{definition.name}.yaml", name=definition.name)
+        spec = load_spec(spec_file(definition.name, config.spec_dir), name=definition.name)
         prefix = f"/{definition.name}" if config.api == ALL_APIS and len(selected) > 1 else ""
         services.append(
             ApiService(definition, spec, mount_path=prefix + spec.base_path, options=options, runtime=runtime)
@@ -170,7 +171,7 @@ def create_app(
 
     `app.state.services` holds each API's service (spec, state, sessions), `app.state.runtime` the journal
     and fault rules. `apis` replaces the discovered API subpackages (each still needs
-    `<spec_dir>/<name>.yaml`).
+    `<name>.yaml` in `config.spec_dir`, or among the specs shipped with the package).
     """
     config = config or MockConfig()
     runtime = MockRuntime(

@@ -11,6 +11,7 @@ from openapi_spec_validator import validate as validate_openapi
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
 from ._api import ApiDefinition
+from ._resources import spec_file
 from ._service import ApiService, ServiceOptions
 from ._spec import Spec, SpecError, escape_pointer_token, load_spec
 from ._validation import SpecSchemas
@@ -88,10 +89,11 @@ def check_spec(spec: Spec) -> list[str]:
     return problems
 
 
-def check_specs(spec_dir: Path, apis: Mapping[str, ApiDefinition]) -> list[str]:
+def check_specs(spec_dir: Path | None, apis: Mapping[str, ApiDefinition]) -> list[str]:
+    """Problems of each API's spec in `spec_dir` (None: the specs shipped with the package)."""
     problems: list[str] = []
     for name, api in apis.items():
-        path = spec_dir / f"{name}.yaml"
+        path = spec_file(name, spec_dir)
         try:
             spec = load_spec(path, name=name)
             ApiService(api, spec, mount_path="", options=ServiceOptions(seed=0, strict=True))

@@ -7,14 +7,16 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ._app import ALL_APIS, DEFAULT_SPEC_DIR, MockConfig, build_services, create_app, discover_apis
-from ._commands import add_commands, run_command
+from ._app import ALL_APIS, MockConfig, build_services, create_app, discover_apis
+from ._commands import add_commands, add_spec_dir, run_command
+from ._resources import package_version
 from ._runtime import parse_latency
 from ._service import ApiService
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mockserver", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"mockserver {package_version()}")
     commands = parser.add_subparsers(dest="command")
     apis = [ALL_APIS, *discover_apis()]
 
@@ -31,7 +33,7 @@ def _parser() -> argparse.ArgumentParser:
         default=False,
         help="turn a response that violates the spec into a 500 (default: log it and send X-Mock-Violations)",
     )
-    serve.add_argument("--spec-dir", type=Path, default=DEFAULT_SPEC_DIR, help=argparse.SUPPRESS)
+    add_spec_dir(serve)
     serve.add_argument(
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
     )
@@ -79,7 +81,7 @@ def _parser() -> argparse.ArgumentParser:
         definition.add_arguments(serve.add_argument_group(f"{definition.name} options"))
 
     check = commands.add_parser("check", help="validate the spec files and every example in them")
-    check.add_argument("--spec-dir", type=Path, default=DEFAULT_SPEC_DIR, help=argparse.SUPPRESS)
+    add_spec_dir(check)
     add_commands(commands)  # fixtures generate, record, replay
     return parser
 
@@ -106,7 +108,7 @@ def banner(services: Sequence[ApiService], *, host: str, port: int) -> str:
             if credential.label != previous_label:
                 lines.append(f"    {credential.label}")
                 previous_label = credential.label
-            lines.append(f"      {credential.how}: {credential.value}")
+            lines.append(f"      {credential.header_line}")
     lines.append(f"\n  Docs (Swagger UI, offline): http://{host}:{port}/docs")
     lines.append(f"  Control API: http://{host}:{port}/__mock (OpenAPI at /__mock/openapi.json)")
     return "\n".join(lines) + "\n"
@@ -145,7 +147,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         admin_token=args.admin_token,
         state_file=args.state_file,
     )
-    app = create_app(config)
+    try:
+        app = create_app(config)
+    except ValueError as exc:  # a spec that cannot be read (SpecError), a state file that cannot be loaded
+        print(f"serve: {exc}", file=sys.stderr)
+        return 2
     print(banner(list(app.state.services.values()), host=args.host, port=args.port), flush=True)
     # No WebSocket routes: `ws="none"` spares loading the websockets package (~25 ms of the start).
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, ws="none")

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._app import DEFAULT_SPEC_DIR, MockConfig, build_services, discover_apis
+from ._app import MockConfig, build_services, discover_apis
 
 if TYPE_CHECKING:
     from ._contract import Contract
@@ -40,7 +40,7 @@ def add_commands(commands: Any) -> None:
     record.add_argument(
         "--timeout", type=float, default=30.0, help="upstream timeout in seconds (default: 30)"
     )
-    record.add_argument("--spec-dir", type=Path, default=DEFAULT_SPEC_DIR, help=argparse.SUPPRESS)
+    add_spec_dir(record)
 
     replay = commands.add_parser("replay", help="serve recorded exchanges")
     replay.add_argument("dir", type=Path, help="a folder of exchanges (searched recursively)")
@@ -49,7 +49,17 @@ def add_commands(commands: Any) -> None:
         "--match-body", action="store_true", help="a request matches only exchanges with the same body"
     )
     _server_arguments(replay)
-    replay.add_argument("--spec-dir", type=Path, default=DEFAULT_SPEC_DIR, help=argparse.SUPPRESS)
+    add_spec_dir(replay)
+
+
+def add_spec_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--spec-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="a folder of <api>.yaml specs to use instead of the ones shipped with mockserver",
+    )
 
 
 def _server_arguments(parser: argparse.ArgumentParser) -> None:
@@ -86,7 +96,7 @@ def _fixtures(args: argparse.Namespace) -> int:
     return 0
 
 
-def contract_for(api: str, spec_dir: Path = DEFAULT_SPEC_DIR) -> Contract:
+def contract_for(api: str, spec_dir: Path | None = None) -> Contract:
     from ._contract import Contract  # here, like every command's own module: `serve` starts without them
 
     (service,) = build_services(MockConfig(api=api, spec_dir=spec_dir, strict=True))
@@ -100,7 +110,7 @@ def redaction_key() -> bytes:
 
 
 def build_recorder(
-    api: str, *, upstream: str, out: Path, spec_dir: Path = DEFAULT_SPEC_DIR, **options: Any
+    api: str, *, upstream: str, out: Path, spec_dir: Path | None = None, **options: Any
 ) -> Any:
     from ._record import Recorder
     from ._redact import Redactor, known_credentials
@@ -113,7 +123,7 @@ def build_recorder(
 
 
 def build_replay_app(
-    root: Path, *, api: str | None = None, match_body: bool = False, spec_dir: Path = DEFAULT_SPEC_DIR
+    root: Path, *, api: str | None = None, match_body: bool = False, spec_dir: Path | None = None
 ) -> Any:
     """The replay ASGI app for the exchanges under `root`; ValueError when there is nothing to serve."""
     from ._exchange import load_exchanges

@@ -20,12 +20,12 @@ from starlette.types import Receive, Scope, Send
 
 from ._api import NO_BODY, ApiDefinition, Behaviour, MockResponse, OperationContext, Problem, Reason
 from ._jsontext import encode_json
+from ._resources import control_spec, package_version
 from ._runtime import DEFAULT_SESSION, MockRuntime
 from ._service import ApiService, ServiceOptions
 from ._spec import load_spec
 from ._validation import Violation
 
-CONTROL_SPEC = Path(__file__).resolve().parent / "control.yaml"
 CONTROL_MOUNT = "/__mock"
 SNAPSHOT_FORMAT = "mockserver-state/1"
 
@@ -120,6 +120,7 @@ class ControlApi(ApiDefinition):
 
     def behaviours(self) -> Mapping[str, Behaviour]:
         return {
+            "getHealth": self._health,
             "reset": self._reset,
             "exportState": self._export_state,
             "importState": self._import_state,
@@ -132,6 +133,21 @@ class ControlApi(ApiDefinition):
             "clearFaults": self._clear_faults,
             "deleteFault": self._delete_fault,
         }
+
+    def _health(self, ctx: OperationContext) -> MockResponse:
+        sessions = {name for service in self._services for name in service.sessions}
+        body = {
+            "status": "ok",
+            "version": package_version(),
+            "apis": [
+                {"name": s.api.name, "title": s.api.title, "base_path": s.mount_path} for s in self._services
+            ],
+            "seed": self._services[0].options.seed if self._services else 0,
+            "uptime_seconds": round(self._runtime.uptime_seconds(), 3),
+            "sessions": len(sessions),
+            "max_sessions": self._runtime.max_sessions,
+        }
+        return MockResponse(200, body)
 
     def _reset(self, ctx: OperationContext) -> MockResponse:
         body = ctx.body if isinstance(ctx.body, dict) else {}
@@ -168,7 +184,17 @@ class ControlApi(ApiDefinition):
     def _list_users(self, ctx: OperationContext) -> MockResponse:
         users = {
             service.api.name: [
-                {"label": c.label, "organization_id": c.organization_id, "how": c.how, "value": c.value}
+                {
+                    "label": c.label,
+                    "organization_id": c.organization_id,
+                    "organization_name": c.organization_name,
+                    "how": c.how,
+                    "value": c.value,
+                    "header": c.header_line,
+                    "user_id": c.user_id,
+                    "group_ids": list(c.group_ids),
+                    "environment_id": c.environment_id,
+                }
                 for c in service.api.credentials(service.state)
             ]
             for service in self._services
@@ -239,15 +265,19 @@ def _is_loopback(host: str) -> bool:
 
 
 class GuardedControl:
-    """Lets the control plane answer loopback callers, and others only with the admin token."""
+    """Lets the control plane answer loopback callers, and others only with the admin token (`GET /health`
+    answers anyone: it tells only what is served and how long it has been up)."""
 
     def __init__(self, service: ApiService, *, admin_token: str | None) -> None:
         self.service = service
         self.mount_path = service.mount_path
         self._admin_token = admin_token
         self._openapi = encode_json(service.spec.document)
+        self._health_path = f"{self.mount_path}/health"
 
     def allowed(self, scope: Scope) -> bool:
+        if scope["path"] == self._health_path and scope["method"] == "GET":
+            return True
         client = scope.get("client") or ("", 0)
         if _is_loopback(client[0]):
             return True
@@ -288,7 +318,7 @@ def build_control(
     state_file: Path | None,
     strict: bool,
 ) -> GuardedControl:
-    spec = load_spec(CONTROL_SPEC, name="__mock")
+    spec = load_spec(control_spec(), name="__mock")
     api = ControlApi(services, runtime, state_file=state_file)
     options = ServiceOptions(seed=0, strict=strict)
     service = ApiService(

@@ -12,23 +12,11 @@ def owner(credential: Credential) -> str:
     return credential.label.split(" ")[0]
 
 
-def credential_headers(credential: Credential) -> dict[str, str]:
-    """`Authorization: Bearer` → `{"Authorization": "Bearer …"}`, `Cookie: NAME` → a cookie, else a header."""
-    how = credential.how.strip()
-    name, _, rest = how.partition(":")
-    if name.lower() == "authorization":
-        scheme = rest.strip() or "Bearer"
-        return {"Authorization": f"{scheme} {credential.value}"}
-    if name.lower() == "cookie":
-        return {"Cookie": f"{rest.strip()}={credential.value}"}
-    return {how: credential.value}
-
-
 def headers_by_owner(credentials: Iterable[Credential]) -> dict[str, dict[str, str]]:
     """Each owner's first way to authenticate (a header rather than a cookie when both exist)."""
     found: dict[str, dict[str, str]] = {}
     for credential in credentials:
         if credential.how.lower().startswith("cookie") and owner(credential) in found:
             continue
-        found.setdefault(owner(credential), credential_headers(credential))
+        found.setdefault(owner(credential), credential.headers)
     return found

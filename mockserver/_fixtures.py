@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ._app import DEFAULT_SPEC_DIR, MockConfig, create_app, discover_apis
+from ._app import MockConfig, create_app, discover_apis
 from ._asgi import AsgiDriver, AsgiResponse
 from ._credentials import headers_by_owner
 from ._exchange import (
@@ -30,6 +30,7 @@ from ._exchange import (
     write_atomically,
 )
 from ._redact import FIXTURE_KEY, Redactor, known_credentials
+from ._resources import spec_file
 from ._service import ApiService
 from ._spec import load_spec
 
@@ -312,10 +313,10 @@ class CaseBook:
 
 
 def with_derived(
-    api: str, book: CaseBook, *, rate_limit_app: str | None = None, spec_dir: Path = DEFAULT_SPEC_DIR
+    api: str, book: CaseBook, *, rate_limit_app: str | None = None, spec_dir: Path | None = None
 ) -> list[Case]:
     """Every operation's cases in spec order, by name: the book's, and the 401, 415 and 429 derived from them."""
-    spec = load_spec(spec_dir / f"{api}.yaml", name=api)
+    spec = load_spec(spec_file(api, spec_dir), name=api)
     missing = [op.operation_id for op in spec.operations if op.operation_id not in book.by_operation]
     if missing:
         raise GenerationError(f"{api}: no cases for {missing}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import re
+import time
 from dataclasses import dataclass, field
 
 from ._faults import FaultBook
@@ -33,6 +34,10 @@ class MockRuntime:
     latency_ms: tuple[int, int] | None = None
     max_sessions: int = 32
     random: random.Random = field(default_factory=lambda: random.Random(0))
+    started: float = field(default_factory=time.monotonic)
+
+    def uptime_seconds(self) -> float:
+        return time.monotonic() - self.started
 
     def latency_seconds(self) -> float:
         if self.latency_ms is None:

@@ -6,6 +6,7 @@ import hashlib
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -150,7 +151,7 @@ class Spec:
         return resolved  # type: ignore[no-any-return]
 
 
-def load_spec(path: Path, *, name: str) -> Spec:
+def load_spec(path: Traversable, *, name: str) -> Spec:
     try:
         document = _read_yaml(path)
     except (OSError, yaml.YAMLError) as exc:
@@ -168,7 +169,7 @@ def _cache_dir() -> Path | None:
     return Path(root) / "mockserver"
 
 
-def _read_yaml(path: Path) -> Any:
+def _read_yaml(path: Traversable) -> Any:
     """The document of a YAML file, kept as JSON in the user's cache (`~/.cache/mockserver`) by content
     hash: building the objects of a spec costs ~30 ms in PyYAML and ~1 ms from JSON. Only a document that
     JSON holds exactly (string keys, no dates) is kept; a cache that cannot be written is skipped."""
@@ -177,7 +178,8 @@ def _read_yaml(path: Path) -> Any:
     if cache_dir is None:
         return yaml.load(text, Loader=_SAFE_LOADER)
     digest = hashlib.sha256(f"{yaml.__version__}\0{text}".encode()).hexdigest()[:32]
-    cached = cache_dir / f"{path.stem}-{digest}.json"
+    stem = path.name.rsplit(".", 1)[0]
+    cached = cache_dir / f"{stem}-{digest}.json"
     try:
         return orjson.loads(cached.read_bytes())
     except (OSError, orjson.JSONDecodeError):
@@ -190,7 +192,7 @@ def _read_yaml(path: Path) -> Any:
             partial = cached.with_suffix(f".{os.getpid()}.tmp")
             partial.write_bytes(encoded)
             os.replace(partial, cached)
-            for stale in cached.parent.glob(f"{path.stem}-*.json"):  # earlier versions of this file
+            for stale in cached.parent.glob(f"{stem}-*.json"):  # earlier versions of this file
                 if stale != cached and len(stale.stem) == len(cached.stem):
                     stale.unlink(missing_ok=True)
     except (OSError, TypeError):  # TypeError: orjson met a value JSON cannot hold (a date, an int key)

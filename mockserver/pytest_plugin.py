@@ -10,7 +10,8 @@
   an empty journal.
 
 Configuration, strongest first: the marker `@pytest.mark.mockserver(api=..., seed=..., strict=..., user=...,
-**api_options)` (`api_options` are the APIs' own options, e.g. `rate_limit="5/60"`, `connections=3`), the
+api_options={...})` (`api_options` are the APIs' own `serve` options by `dest` name, e.g.
+`{"rate_limit": "5/60", "connections": 3}`; they may also be given as keyword arguments), the
 command-line options `--mockserver-api`, `--mockserver-seed`, `--mockserver-strict` / `--mockserver-no-strict`,
 then the ini options `mockserver_api`, `mockserver_seed`, `mockserver_strict`, `mockserver_user`.
 Defaults: every API (`all`), seed 0, strict.
@@ -82,7 +83,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "mockserver(api='all', seed=0, strict=True, user=None, **api_options): "
+        "mockserver(api='all', seed=0, strict=True, user=None, api_options={}): "
         "configure the mockserver_app, mockserver_client and mockserver_url fixtures",
     )
 
@@ -104,7 +105,11 @@ def _settings(request: pytest.FixtureRequest) -> MockserverSettings:
         seed = int(marker.kwargs.get("seed", seed))
         strict = bool(marker.kwargs.get("strict", strict))
         user = marker.kwargs.get("user", user)
-        options = {k: v for k, v in marker.kwargs.items() if k not in _MARKER_FIELDS}
+        named = marker.kwargs.get("api_options", {})
+        if not isinstance(named, dict):
+            raise pytest.UsageError("@pytest.mark.mockserver(api_options=...) takes a dict")
+        options = {k: v for k, v in marker.kwargs.items() if k not in (*_MARKER_FIELDS, "api_options")}
+        options.update(named)
     return MockserverSettings(str(api), seed, strict, user, tuple(sorted(options.items())))
 
 

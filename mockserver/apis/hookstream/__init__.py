@@ -130,12 +130,20 @@ class HookstreamApi(ApiDefinition):
         for api_key in API_KEYS:
             environment = api_key.environment
             label = f"{api_key.owner} ({environment.org_name}, {environment.name})"
-            found.append(Credential(label, environment.org_id, "X-API-Key", api_key.key))
-            found.append(
-                Credential(
-                    label, environment.org_id, "Cookie: better-auth.session_token", api_key.session_token
+            for how, value in (
+                ("X-API-Key", api_key.key),
+                ("Cookie: better-auth.session_token", api_key.session_token),
+            ):
+                found.append(
+                    Credential(
+                        label,
+                        environment.org_id,
+                        how,
+                        value,
+                        organization_name=environment.org_name,
+                        environment_id=environment.env_id,
+                    )
                 )
-            )
         return found
 
     def render_problem(self, problem: Problem, *, state: HookstreamState) -> MockResponse:

@@ -18,7 +18,7 @@ from ..._api import ApiDefinition, Behaviour, Credential, MockResponse, Principa
 from ..._spec import SecurityScheme
 from . import _connections, _health, _oauth, _rbac, _resources
 from ._render import validation_item
-from ._seed import DEFAULT_CONNECTIONS, create_state
+from ._seed import DEFAULT_CONNECTIONS, create_state, group_id, mock_user_groups
 from ._snapshot import export_snapshot, import_snapshot
 from ._state import StackAiState
 from ._users import TOKENS, USERS
@@ -107,6 +107,9 @@ class StackAiApi(ApiDefinition):
                 organization_id=user.org_id,
                 how="Authorization: Bearer",
                 value=user.token,
+                organization_name=user.organization,
+                user_id=user.user_id,
+                group_ids=tuple(group_id(user.org_id, name) for name in mock_user_groups(user)),
             )
             for user in USERS
         ]

@@ -190,19 +190,30 @@ def _seed_organization(seed: int, name: str, fake: Faker) -> Organization:
     return Organization(org_id=org_id, name=name, domain=domain, members=members, groups=groups)
 
 
+def mock_user_groups(user: MockUser) -> tuple[str, ...]:
+    """The groups a fixed mock user belongs to in every seed: admins lead, members engineer."""
+    return ("Leadership",) if user.org_role == "admin" else ("Engineering",)
+
+
+def group_id(org_id: str, name: str) -> str:
+    return stable_uuid("stack-ai", "group", org_id, name)
+
+
 def _seed_groups(
     rand: Rand, org_id: str, mock_users: list[MockUser], colleagues: list[str]
 ) -> dict[str, Group]:
     memberships: dict[str, set[str]] = {name: set() for name in GROUP_NAMES}
     for user in mock_users:
-        memberships["Leadership" if user.org_role == "admin" else "Engineering"].add(user.user_id)
+        for name in mock_user_groups(user):
+            memberships[name].add(user.user_id)
     for user_id in colleagues:
         for _ in range(1 + rand.below(2)):
             memberships[rand.choice(GROUP_NAMES)].add(user_id)
     groups = {}
     for name in GROUP_NAMES:
-        group_id = stable_uuid("stack-ai", "group", org_id, name)
-        groups[group_id] = Group(group_id=group_id, name=name, members=frozenset(memberships[name]))
+        groups[group_id(org_id, name)] = Group(
+            group_id=group_id(org_id, name), name=name, members=frozenset(memberships[name])
+        )
     return groups
 
 
