@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 4010
 ARGS ?=
 
-.PHONY: run test lint check fuzz clean bench install-check
+.PHONY: run test lint check fuzz clean bench soak install-check
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,11 @@ check: $(STAMP)
 # bench/RESULTS.md. Installs wrk (apt-get) and py-spy (pip, into .venv) if missing; Prism (npx) is optional.
 bench: $(STAMP)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# Not run in CI: mixed traffic across both APIs for SOAK_ARGS' --duration (default 10 minutes), RSS sampled from
+# outside, loopback only; writes bench/SOAK.md and exits 1 on a 5xx or RSS growth of 5% or more after warm-up.
+soak: $(STAMP)
+	$(BIN)/python bench/soak.py $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -74,6 +74,11 @@ def decode_json(payload: bytes | str) -> Any:
     except ValueError:  # the only other refusal of `json`: a very long integer
         reason = f"an integer has more than {sys.get_int_max_str_digits()} digits"
         raise json.JSONDecodeError(reason, "", 0) from None
+    if isinstance(payload, bytes) and b"\xed" in payload and json.detect_encoding(payload) == "utf-8":
+        try:  # json decodes bytes with "surrogatepass": UTF-8-encoded surrogates (ED A0..BF ..) slip through
+            payload.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise json.JSONDecodeError("invalid UTF-8", "", exc.start) from None
     escaped = "\\" in payload if isinstance(payload, str) else b"\\" in payload  # any encoding json reads
     if escaped and _has_surrogate(value):
         text = payload if isinstance(payload, str) else payload.decode("utf-8", "replace")

@@ -80,6 +80,17 @@ def test_invalid_utf8_is_refused_where_it_starts() -> None:
     assert (refused.value.msg, refused.value.pos) == ("invalid UTF-8", 7)
 
 
+@given(st.integers(0xD800, 0xDFFF), st.text(max_size=5))
+def test_a_surrogate_encoded_as_utf8_bytes_is_invalid_utf8(code: int, before: str) -> None:
+    """json.loads decodes bytes with "surrogatepass": ED A0 80 would become a lone surrogate (found by the soak)."""
+    prefix = json.dumps({"a": before})[:-1].encode() + b', "b": "'
+    payload = prefix + chr(code).encode("utf-8", "surrogatepass") + b'"}'
+    with pytest.raises(json.JSONDecodeError) as refused:
+        decode_json(payload)
+    assert (refused.value.msg, refused.value.pos) == ("invalid UTF-8", len(prefix))
+    assert decode_json(prefix + "\ud55c".encode() + b'"}')["b"] == "\ud55c"  # ED 95 9C is UTF-8 (Hangul)
+
+
 def test_a_lone_surrogate_is_found_in_any_encoding_json_reads() -> None:
     for encoding in ("utf-16", "utf-32-be"):
         with pytest.raises(json.JSONDecodeError, match="lone surrogate"):

@@ -1,0 +1,611 @@
+"""A soak of the mock left running: mixed traffic across both APIs for a given time, RSS sampled from outside.
+
+    make soak                                    # 10 minutes, 8 clients
+    .venv/bin/python bench/soak.py --duration 120 --clients 8
+
+It starts `mockserver serve` (loopback only, a `--state-file` in a temporary folder, `--max-sessions 64`) and
+runs CLIENTS threads, each with its own keep-alive connection, that pick weighted actions: Stack AI CRUD, OAuth
+starts (most never finished, as a user who closes the consent tab) and whole OAuth flows, resource pages, RBAC
+reads; hookstream CRUD and ingests; the same under `X-Mock-Session` names; malformed JSON and unauthenticated
+requests; and the newer areas when the served specs have them (knowledge-base syncs, the events list). A
+separate thread asks `GET /__mock/health` every 0.5 s: its latency stands for the event loop's lag.
+
+Reported in `bench/SOAK.md` (and printed): requests, status counts per action, every 5xx (there must be none),
+RSS every 5 s, its growth after the warm-up (the first 10% of the run, at least 30 s; target < 5%), and the
+health probe's latency. Exit status 1 when a 5xx was seen or the growth target was missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import random
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+
+REPO = Path(__file__).resolve().parent.parent
+REPORT = REPO / "bench" / "SOAK.md"
+BIN = Path(sys.executable).parent
+HOST = "127.0.0.1"
+GROWTH_TARGET = 0.05
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return int(probe.getsockname()[1])
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
+@dataclass
+class Tally:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    statuses: Counter[tuple[str, int]] = field(default_factory=Counter)
+    server_errors: list[str] = field(default_factory=list)
+    failures: Counter[str] = field(default_factory=Counter)
+    samples: dict[tuple[str, int], str] = field(default_factory=dict)
+
+    def add(self, action: str, response: httpx.Response) -> None:
+        with self.lock:
+            self.statuses[(action, response.status_code)] += 1
+            if response.status_code >= 400 and (action, response.status_code) not in self.samples:
+                request = response.request
+                self.samples[(action, response.status_code)] = (
+                    f"{request.method} {request.url.path} → {response.text[:160]}"
+                )
+            if response.status_code >= 500 and len(self.server_errors) < 50:
+                request = response.request
+                self.server_errors.append(f"{action}: {request.method} {request.url} → {response.text[:300]}")
+
+    def fail(self, action: str, error: Exception) -> None:
+        with self.lock:
+            self.failures[f"{action}: {type(error).__name__}"] += 1
+
+
+class Traffic:
+    """The actions a client picks from; each sends one to a few requests and tallies every answer."""
+
+    def __init__(
+        self, base: str, credentials: dict[str, dict[str, str]], paths: set[str], tally: Tally
+    ) -> None:
+        self.base = base
+        self.stack = credentials["stack-ai"]
+        self.hook = credentials["hookstream"]
+        self.paths = paths
+        self.tally = tally
+        self.actions: list[tuple[str, int, Callable[[httpx.Client, random.Random, dict[str, str]], None]]] = [
+            ("stack list", 12, self.stack_list),
+            ("stack get", 10, self.stack_get),
+            ("stack create/delete", 6, self.stack_create_delete),
+            ("stack oauth start", 8, self.oauth_start),
+            ("stack oauth flow", 2, self.oauth_flow),
+            ("stack children", 8, self.children),
+            ("stack rbac", 3, self.rbac),
+            ("hook list", 10, self.hook_list),
+            ("hook source crud", 6, self.hook_crud),
+            ("hook ingest", 10, self.ingest),
+            ("malformed", 4, self.malformed),
+            ("unauthenticated", 4, self.unauthenticated),
+        ]
+        if "/knowledge_bases" in paths:
+            self.actions.append(("stack kb sync", 3, self.knowledge_base))
+        if "/events" in paths:
+            self.actions.append(("hook events", 6, self.events))
+        self.weights = [weight for _, weight, _ in self.actions]
+
+    def send(
+        self, client: httpx.Client, action: str, method: str, url: str, **kwargs: object
+    ) -> httpx.Response:
+        response = client.request(method, self.base + url, **kwargs)  # type: ignore[arg-type]
+        self.tally.add(action, response)
+        return response
+
+    def pick(
+        self, rng: random.Random
+    ) -> tuple[str, Callable[[httpx.Client, random.Random, dict[str, str]], None]]:
+        name, _, action = rng.choices(self.actions, weights=self.weights)[0]
+        return name, action
+
+    # ------------------------------------------------------------ Stack AI
+
+    def _connection_ids(self, client: httpx.Client, session: dict[str, str]) -> list[str]:
+        response = self.send(
+            client, "stack list", "GET", "/stack-ai/connections", headers={**self.stack, **session}
+        )
+        return [item["connection_id"] for item in response.json()] if response.status_code == 200 else []
+
+    def stack_list(self, client: httpx.Client, rng: random.Random, session: dict[str, str]) -> None:
+        params = {"limit": rng.choice([5, 10, 25])}
+        self.send(
+            client,
+            "stack list",
+            "GET",
+            "/stack-ai/connections",
+            params=params,
+            headers={**self.stack, **session},
+        )
+
+    def stack_get(self, client: httpx.Client, rng: random.Random, session: dict[str, str]) -> None:
+        ids = self._connection_ids(client, session)
+        if ids:
+            url = f"/stack-ai/connections/{rng.choice(ids)}"
+            self.send(client, "stack get", "GET", url, headers={**self.stack, **session})
+
+    def stack_create_delete(self, client: httpx.Client, rng: random.Random, session: dict[str, str]) -> None:
+        body = {
+            "name": f"Soak {rng.randrange(10**6)}",
+            "provider_id": "gdrive",
+            "connection_type_id": "gdrive",
+            "connection_provider_data": {},
+        }
+        headers = {**self.stack, **session}
+        created = self.send(
+            client, "stack create/delete", "POST", "/stack-ai/connections", json=body, headers=headers
+        )
+        if created.status_code == 201:
+            url = f"/stack-ai/connections/{created.json()['connection_id']}"
+            self.send(client, "stack create/delete", "DELETE", url, headers=headers)
+
+    def oauth_start(self, client: httpx.Client, rng: random.Random, session: dict[str, str]) -> None:
+        body = {
+            "name": "Soak Drive",
+            "provider_id": "gdrive",
+            "connection_type_id": "gdrive",
+            "connection_provider_data": {},
+        }
+        self.send(
+            client,
+            "stack oauth start",
+            "POST",
+            "/stack-ai/connections/oauth/start",
+            json=body,
+            headers={**self.stack, **session},
+        )
+
+    def oauth_flow(self, client: httpx.Client, rng: random.Random, session: dict[str, str]) -> None:
+        body = {
+            "name": "Soak Drive",
+            "provider_id": "gdrive",
+            "connection_type_id": "gdrive",
+            "connection_provider_data": {},
+        }
+        headers = {**self.stack, **session}
+        started = self.send(
+            client,
+            "stack oauth flow",
+            "POST",
+            "/stack-ai/connections/oauth/start",
+            json=body,
+            headers=headers,
+        )
+        if started.status_code != 200:
+            return
+        url = str(started.json())
+        if not url.startswith(self.base):
+            return
+        page = self.send(client, "stack oauth flow", "GET", url.removeprefix(self.base), headers=session)
+        if page.status_code != 200:
+            return
+        request_id = re.search(r'name="request_id" value="([^"]+)"', page.text)
+        if request_id is None:
+            return
+        landed = self.send(
+            client,
+            "stack oauth flow",
+            "POST",
+            urlsplit(str(page.url)).path,
+            data={"request_id": request_id.group(1), "decision": "allow"},
+            headers=session,
+        )
+        location = landed.headers.get("location", "")
+        code = parse_qs(urlsplit(location).query).get("code", [""])[0]
+        if code:
+            created = self.send(
+                client,
+                "stack oauth flow",
+                "POST",
+                "/stack-ai/connections/oauth/callback",
+                params={"code": code},
+                json=body,
+                headers=headers,
+            )
+            if created.status_code == 201:
+                url = f"/stack-ai/connections/{created.json()['connection_id']}"
+                self.send(client, "stack oauth flow", "DELETE", url, headers=headers)
+
+    def children(self, client: httpx.Client, rng: random.Random, session: dict[str, str]) -> None:
+        ids = self._connection_ids(client, session)
+        if not ids:
+            return
+        url = f"/stack-ai/connections/{rng.choice(ids)}/resources/children"
+        page = self.send(client, "stack children", "GET", url, headers={**self.stack, **session})
+        cursor = page.json().get("next_cursor") if page.status_code == 200 else None
+        if cursor:
+            self.send(
+                client,
+                "stack children",
+                "GET",
+                url,
+                params={"cursor": cursor},
+                headers={**self.stack, **session},
+            )
+
+    def rbac(self, client: httpx.Client, rng: random.Random, session: dict[str, str]) -> None:
+        ids = self._connection_ids(client, session)
+        if ids:
+            url = f"/stack-ai/api/v1/connections/{rng.choice(ids)}/rbac"
+            self.send(client, "stack rbac", "GET", url, headers={**self.stack, **session})
+
+    def knowledge_base(self, client: httpx.Client, rng: random.Random, session: dict[str, str]) -> None:
+        headers = {**self.stack, **session}
+        ids = self._connection_ids(client, session)
+        if not ids:
+            return
+        connection_id = rng.choice(ids)
+        top = self.send(
+            client,
+            "stack kb sync",
+            "GET",
+            f"/stack-ai/connections/{connection_id}/resources/children",
+            headers=headers,
+        )
+        if top.status_code != 200:
+            return
+        chosen = [item["resource_id"] for item in top.json().get("data", [])[:3]]
+        body = {
+            "connection_id": connection_id,
+            "connection_source_ids": chosen,
+            "name": "Soak KB",
+            "description": "",
+            "indexing_params": {},
+            "org_level_role": None,
+            "cron_job_id": None,
+        }
+        created = self.send(
+            client, "stack kb sync", "POST", "/stack-ai/knowledge_bases", json=body, headers=headers
+        )
+        if created.status_code not in (200, 201):
+            return
+        kb = created.json()
+        kb_id, org_id = kb.get("knowledge_base_id"), kb.get("org_id")
+        if kb_id and org_id:
+            self.send(
+                client,
+                "stack kb sync",
+                "GET",
+                f"/stack-ai/knowledge_bases/sync/trigger/{kb_id}/{org_id}",
+                headers=headers,
+            )
+            self.send(
+                client,
+                "stack kb sync",
+                "GET",
+                f"/stack-ai/knowledge_bases/{kb_id}/resources/children",
+                params={"resource_path": "/"},
+                headers=headers,
+            )
+            self.send(
+                client, "stack kb sync", "DELETE", f"/stack-ai/knowledge_bases/{kb_id}", headers=headers
+            )
+
+    # ------------------------------------------------------------ hookstream
+
+    def hook_list(self, client: httpx.Client, rng: random.Random, session: dict[str, str]) -> None:
+        what = rng.choice(["connections", "sources", "destinations"])
+        self.send(client, "hook list", "GET", f"/hookstream/v1/{what}", headers={**self.hook, **session})
+
+    def hook_crud(self, client: httpx.Client, rng: random.Random, session: dict[str, str]) -> None:
+        headers = {**self.hook, **session}
+        slug = f"soak-{rng.randrange(10**9)}"
+        created = self.send(
+            client,
+            "hook source crud",
+            "POST",
+            "/hookstream/v1/sources",
+            json={"name": "Soak", "slug": slug},
+            headers=headers,
+        )
+        if created.status_code == 201:
+            source_id = created.json()["source"]["id"]
+            self.send(
+                client,
+                "hook source crud",
+                "PATCH",
+                f"/hookstream/v1/sources/{source_id}",
+                json={"name": "Soak renamed"},
+                headers=headers,
+            )
+            self.send(
+                client, "hook source crud", "DELETE", f"/hookstream/v1/sources/{source_id}", headers=headers
+            )
+
+    def ingest(self, client: httpx.Client, rng: random.Random, session: dict[str, str]) -> None:
+        sources = self.send(
+            client, "hook ingest", "GET", "/hookstream/v1/sources", headers={**self.hook, **session}
+        )
+        if sources.status_code != 200 or not sources.json()["sources"]:
+            return
+        source = rng.choice(sources.json()["sources"])
+        payload = {
+            "type": rng.choice(["order.created", "order.paid", "user.signup"]),
+            "id": rng.randrange(10**9),
+            "data": {"amount": rng.randrange(100000), "note": "x" * rng.randrange(2000)},
+        }
+        self.send(
+            client,
+            "hook ingest",
+            "POST",
+            f"/hookstream/v1/ingest/{source['id']}",
+            json=payload,
+            headers=session,
+        )
+
+    def events(self, client: httpx.Client, rng: random.Random, session: dict[str, str]) -> None:
+        params = {"limit": rng.choice([10, 50, 100])}
+        self.send(
+            client,
+            "hook events",
+            "GET",
+            "/hookstream/v1/events",
+            params=params,
+            headers={**self.hook, **session},
+        )
+
+    # ------------------------------------------------------------ refusals
+
+    def malformed(self, client: httpx.Client, rng: random.Random, session: dict[str, str]) -> None:
+        target, headers = rng.choice(
+            [("/stack-ai/connections", self.stack), ("/hookstream/v1/sources", self.hook)]
+        )
+        body = rng.choice(
+            [
+                b"{",
+                b'{"name": NaN}',
+                b"[" * 5000,
+                b'{"name": 1}',
+                '{"a": "\udc80"}'.encode("utf-8", "surrogatepass"),
+            ]
+        )
+        self.send(
+            client,
+            "malformed",
+            "POST",
+            target,
+            content=body,
+            headers={**headers, **session, "Content-Type": "application/json"},
+        )
+
+    def unauthenticated(self, client: httpx.Client, rng: random.Random, session: dict[str, str]) -> None:
+        target = rng.choice(["/stack-ai/connections", "/hookstream/v1/connections"])
+        self.send(
+            client, "unauthenticated", "GET", target, headers={**session, "Authorization": "Bearer nope"}
+        )
+
+
+def credentials(base: str) -> dict[str, dict[str, str]]:
+    users = httpx.get(f"{base}/__mock/users", timeout=30).json()
+    found = {}
+    for api in ("stack-ai", "hookstream"):
+        name, _, value = users[api][0]["header"].partition(": ")
+        found[api] = {name: value}
+    return found
+
+
+def served_paths(base: str) -> set[str]:
+    paths: set[str] = set()
+    for api in ("stack-ai", "hookstream"):
+        document = httpx.get(f"{base}/docs/{api}/openapi.json", timeout=30)
+        if document.status_code == 200:
+            paths.update(document.json().get("paths", {}))
+    return paths
+
+
+def client_loop(traffic: Traffic, seed: int, stop: threading.Event, sessions: int) -> None:
+    rng = random.Random(seed)
+    with httpx.Client(timeout=60, follow_redirects=False) as client:
+        while not stop.is_set():
+            name, action = traffic.pick(rng)
+            roll = rng.random()
+            session = {} if roll < 0.5 else {"X-Mock-Session": f"soak-{rng.randrange(sessions)}"}
+            try:
+                action(client, rng, session)
+            except (httpx.HTTPError, ValueError, KeyError) as error:
+                traffic.tally.fail(name, error)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--duration", type=float, default=600, help="seconds of traffic (default 600)")
+    parser.add_argument("--clients", type=int, default=8, help="client threads (default 8)")
+    parser.add_argument("--sessions", type=int, default=64, help="X-Mock-Session names used (default 64)")
+    parser.add_argument("--out", type=Path, default=REPORT, help="the report (default bench/SOAK.md)")
+    options = parser.parse_args(argv)
+
+    port = free_port()
+    work = Path(tempfile.mkdtemp(prefix="mockserver-soak-"))
+    state_file = work / "state.json"
+    argv_serve = [
+        str(BIN / "mockserver"),
+        "serve",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--state-file",
+        str(state_file),
+        "--max-sessions",
+        str(options.sessions),
+        "--log-level",
+        "warning",
+    ]
+    log = (work / "serve.log").open("wb")
+    server = subprocess.Popen(
+        argv_serve, cwd=work, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    base = f"http://{HOST}:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/__mock/health", timeout=5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise SystemExit(f"soak: the mock did not start; see {work / 'serve.log'}")
+            time.sleep(0.2)
+        tally = Tally()
+        traffic = Traffic(base, credentials(base), served_paths(base), tally)
+        stop = threading.Event()
+        rss: list[tuple[float, float]] = []
+        lag: list[float] = []
+
+        def sample() -> None:
+            started = time.monotonic()
+            next_rss = 0.0
+            with httpx.Client(timeout=60) as probe:
+                while not stop.is_set():
+                    elapsed = time.monotonic() - started
+                    if elapsed >= next_rss:
+                        rss.append((elapsed, rss_mb(server.pid)))
+                        next_rss += 5
+                    asked = time.perf_counter()
+                    probe.get(f"{base}/__mock/health")
+                    lag.append((time.perf_counter() - asked) * 1000)
+                    stop.wait(0.5)
+
+        print(
+            f"soak: {options.clients} clients for {options.duration:.0f} s against {base} "
+            f"({', '.join(name for name, _, _ in traffic.actions)})",
+            flush=True,
+        )
+        threads = [threading.Thread(target=sample, daemon=True)]
+        threads += [
+            threading.Thread(target=client_loop, args=(traffic, index, stop, options.sessions), daemon=True)
+            for index in range(options.clients)
+        ]
+        began = time.monotonic()
+        for thread in threads:
+            thread.start()
+        while time.monotonic() - began < options.duration:
+            time.sleep(min(10.0, options.duration))
+            done = sum(tally.statuses.values())
+            print(
+                f"soak: {time.monotonic() - began:5.0f} s, {done} requests, RSS {rss[-1][1]:.1f} MB",
+                flush=True,
+            )
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=90)
+        saved = httpx.post(f"{base}/__mock/state/save", timeout=60)
+        elapsed = time.monotonic() - began
+    finally:
+        os.killpg(server.pid, signal.SIGINT)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+        log.close()
+    state_loads = _loads(state_file)
+    report, ok = render(options, tally, rss, lag, elapsed, saved.status_code, state_loads)
+    options.out.write_text(report, encoding="utf-8")
+    print(report)
+    return 0 if ok else 1
+
+
+def _loads(path: Path) -> bool:
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("format") == "mockserver-state/1"
+    except (OSError, ValueError):
+        return False
+
+
+def render(
+    options: argparse.Namespace,
+    tally: Tally,
+    rss: list[tuple[float, float]],
+    lag: list[float],
+    elapsed: float,
+    saved: int,
+    state_loads: bool,
+) -> tuple[str, bool]:
+    total = sum(tally.statuses.values())
+    server_errors = sum(count for (_, status), count in tally.statuses.items() if status >= 500)
+    warmup = max(30.0, options.duration * 0.1)
+    after = [mb for at, mb in rss if at >= warmup] or [mb for _, mb in rss]
+    growth = (after[-1] - after[0]) / after[0] if after else 0.0
+    lag_sorted = sorted(lag) or [0.0]
+    ok = server_errors == 0 and growth < GROWTH_TARGET and state_loads
+    actions = sorted({action for action, _ in tally.statuses})
+    lines = [
+        "# Soak",
+        "",
+        f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, commit `{_commit()}`, `bench/soak.py --duration "
+        f"{options.duration:.0f} --clients {options.clients} --sessions {options.sessions}`, "
+        f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}.",
+        "",
+        f"- requests: {total:,} in {elapsed:.0f} s ({total / elapsed:,.0f}/s)",
+        f"- 5xx: {server_errors} (target 0)",
+        f"- RSS: {rss[0][1]:.1f} MB at start, {after[0]:.1f} MB after the {warmup:.0f} s warm-up, {rss[-1][1]:.1f} MB "
+        f"at the end: growth after warm-up {growth * 100:+.1f}% (target < {GROWTH_TARGET * 100:.0f}%)",
+        f"- event-loop lag (`GET /__mock/health` latency, {len(lag)} probes): p50 "
+        f"{statistics.median(lag_sorted):.1f} ms, p99 {lag_sorted[int(len(lag_sorted) * 0.99) - 1]:.1f} ms, "
+        f"max {lag_sorted[-1]:.1f} ms",
+        f"- `POST /__mock/state/save` at the end: {saved}; the state file loads: {state_loads}",
+        f"- client-side errors (timeouts, resets): {dict(tally.failures) or 'none'}",
+        f"- verdict: {'met' if ok else 'MISSED'}",
+        "",
+        "| action | " + " | ".join(str(s) for s in sorted({s for _, s in tally.statuses})) + " |",
+        "|---|" + "---|" * len({s for _, s in tally.statuses}),
+    ]
+    statuses = sorted({s for _, s in tally.statuses})
+    for action in actions:
+        lines.append(
+            f"| {action} | " + " | ".join(f"{tally.statuses.get((action, s), 0):,}" for s in statuses) + " |"
+        )
+    lines += ["", "RSS (MB) every 5 s:", "", "```", " ".join(f"{mb:.0f}" for _, mb in rss), "```"]
+    lines += ["", "The first answer of each refusal, per action:", ""]
+    lines += [f"- {action} {status}: `{text}`" for (action, status), text in sorted(tally.samples.items())]
+    if tally.server_errors:
+        lines += ["", "5xx seen:", "", *[f"- {line}" for line in tally.server_errors]]
+    return "\n".join(lines) + "\n", ok
+
+
+def _commit() -> str:
+    try:
+        return (
+            subprocess.run(
+                ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=False
+            ).stdout.strip()
+            or "?"
+        )
+    except OSError:
+        return "?"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
