@@ -110,13 +110,17 @@ class _CompiledParameter:
     """For a form-exploded object: the types of its named properties, and of any other key under ""."""
 
 
+def _is_exploded_object(compiled: _CompiledParameter) -> bool:
+    parameter = compiled.parameter
+    return "object" in compiled.types and parameter.explode and parameter.style == "form"
+
+
 class ParameterReader:
     """Reads the declared parameters of one operation from a request."""
 
     __slots__ = ("_compiled", "_declared_query")
 
     def __init__(self, spec: Spec, parameters: Sequence[Parameter]) -> None:
-        self._declared_query = frozenset(p.name for p in parameters if p.location == "query")
         compiled = []
         for parameter in parameters:
             schema = spec.resolve_schema(parameter.schema)
@@ -131,6 +135,10 @@ class ParameterReader:
                 )
             )
         self._compiled = tuple(compiled)
+        # A form-exploded object has no key of its own: its name sent as a key is one of its properties.
+        self._declared_query = frozenset(
+            c.parameter.name for c in compiled if c.parameter.location == "query" and not _is_exploded_object(c)
+        )
 
     def read(self, raw: RawParameters) -> tuple[dict[str, dict[str, Any]], list[Violation]]:
         """Values by location and name (defaults filled in), and the required ones that are missing."""
@@ -167,7 +175,7 @@ class ParameterReader:
 
     def _read_query(self, compiled: _CompiledParameter, query: Sequence[tuple[str, str]]) -> tuple[bool, Any]:
         parameter = compiled.parameter
-        if "object" in compiled.types and parameter.explode and parameter.style == "form":
+        if _is_exploded_object(compiled):
             extra = {key: value for key, value in query if key not in self._declared_query}
             if not extra:
                 return False, None
