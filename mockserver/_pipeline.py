@@ -13,7 +13,7 @@ from typing import Any
 from ._api import NO_BODY, ApiDefinition, MockResponse, Principal, Problem, Reason
 from ._generate import SchemaDataGenerator
 from ._jsontext import decode_json
-from ._parameters import ParameterReader, RawParameters, coerce_scalar, schema_types
+from ._parameters import NumberSyntax, ParameterReader, RawParameters, coerce_scalar, schema_types
 from ._spec import MediaType, Operation, Spec
 from ._validation import SchemaValidator, SpecSchemas, Violation, malformed_json
 
@@ -306,7 +306,9 @@ class CompiledOperation:
         return found
 
 
-def compile_operation(spec: Spec, operation: Operation, *, schemas: SpecSchemas) -> CompiledOperation:
+def compile_operation(
+    spec: Spec, operation: Operation, *, schemas: SpecSchemas, numbers: NumberSyntax = NumberSyntax.JSON
+) -> CompiledOperation:
     parameter_validators = {
         (parameter.location, parameter.name): schemas.validator(parameter.schema_pointer)
         for parameter in operation.parameters
@@ -323,7 +325,7 @@ def compile_operation(spec: Spec, operation: Operation, *, schemas: SpecSchemas)
         )
     return CompiledOperation(
         operation=operation,
-        parameters=ParameterReader(spec, operation.parameters),
+        parameters=ParameterReader(spec, operation.parameters, numbers=numbers),
         parameter_validators=parameter_validators,
         body=body,
         responses=ResponseChecker(spec, operation, schemas=schemas),

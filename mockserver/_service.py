@@ -80,7 +80,9 @@ class ApiService:
         self.runtime = runtime or MockRuntime()
         schemas = SpecSchemas(spec)
         self._operations: dict[str, CompiledOperation] = {
-            operation.operation_id: compile_operation(spec, operation, schemas=schemas)
+            operation.operation_id: compile_operation(
+                spec, operation, schemas=schemas, numbers=api.parameter_numbers
+            )
             for operation in spec.operations
         }
         self._router = Router(spec.operations)

@@ -1,0 +1,86 @@
+"""Numbers in the URL: read as pydantic (FastAPI) reads them on Stack AI, as JSON numbers elsewhere."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from conftest import stack_ai_headers
+from hypothesis import example, given
+from hypothesis import strategies as st
+from pydantic import TypeAdapter, ValidationError
+from starlette.testclient import TestClient
+
+from mockserver._parameters import NumberSyntax, parse_integer, parse_number
+
+_INT = TypeAdapter(int)
+_FLOAT = TypeAdapter(float)
+
+# Digits, signs, separators, exponents, whitespace pydantic trims and some it does not, non-ASCII digits.
+_NUMBER_TEXT = st.text(
+    alphabet=st.sampled_from(
+        list("0123456789+-_.eE xinfaINFA") + ["\t", "\n", "\xa0", "\u3000", "\x1c", "٥", "５"]
+    ),
+    max_size=12,
+)
+
+
+def _pydantic(adapter: TypeAdapter[object], text: str) -> object:
+    try:
+        return adapter.validate_python(text)
+    except ValidationError:
+        return None
+
+
+@given(_NUMBER_TEXT)
+@example("٥")
+@example("５")
+@example(" +1_000.00 ")
+@example("1__0")
+@example("1.0_0")
+@example("9" * 4301)
+def test_integers_are_read_as_pydantic_reads_them(text: str) -> None:
+    assert parse_integer(text, NumberSyntax.PYDANTIC) == _pydantic(_INT, text)
+
+
+@given(_NUMBER_TEXT)
+@example("1_e10")
+@example("-Infinity")
+@example("nan")
+def test_numbers_are_read_as_pydantic_reads_them(text: str) -> None:
+    expected = _pydantic(_FLOAT, text)
+    found = parse_number(text, NumberSyntax.PYDANTIC)
+    if isinstance(expected, float) and math.isnan(expected):
+        assert found is not None and math.isnan(found)
+    else:
+        assert found == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "integer"),
+    [("7", 7), ("-0", 0), ("1e2", 100), ("1.0", 1), ("01", None), ("+1", None), (" 1", None), ("1.5", None)]
+    + [("٥", None), ("５", None), ("1_000", None), ("", None), ("1e999999", None)],
+)
+def test_json_integers_are_ascii_json_numbers_without_a_fraction(text: str, integer: int | None) -> None:
+    assert parse_integer(text, NumberSyntax.JSON) == integer
+
+
+@pytest.mark.parametrize("value", ["٥", "５", "1.5", "1 2", "1__0", "0x10"])
+def test_stack_ai_refuses_integers_pydantic_refuses(client: TestClient, value: str) -> None:
+    response = client.get(f"/stack-ai/connections?limit={value}", headers=stack_ai_headers())
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"] == [
+        {
+            "type": "int_parsing",
+            "loc": ["query", "limit"],
+            "msg": "Input should be a valid integer, unable to parse string as an integer",
+            "input": value,
+        }
+    ]
+
+
+@pytest.mark.parametrize(("value", "limit"), [(" 2 ", 2), ("+2", 2), ("0_2", 2), ("2.0", 2)])
+def test_stack_ai_accepts_integers_pydantic_accepts(client: TestClient, value: str, limit: int) -> None:
+    response = client.get("/stack-ai/api/v1/connections", params={"limit": value}, headers=stack_ai_headers())
+    assert response.status_code == 200, response.text
+    assert response.json()["limit"] == limit
