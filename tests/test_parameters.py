@@ -19,7 +19,7 @@ _FLOAT = TypeAdapter(float)
 # Digits, signs, separators, exponents, whitespace pydantic trims and some it does not, non-ASCII digits.
 _NUMBER_TEXT = st.text(
     alphabet=st.sampled_from(
-        list("0123456789+-_.eE xinfaINFA") + ["\t", "\n", "\xa0", "\u3000", "\x1c", "٥", "５"]
+        [*"0123456789+-_.eE xinfaINFA", "\t", "\n", "\xa0", "\u3000", "\x1c", "\u0665", "\uff15"]
     ),
     max_size=12,
 )
@@ -33,8 +33,8 @@ def _pydantic(adapter: TypeAdapter[object], text: str) -> object:
 
 
 @given(_NUMBER_TEXT)
-@example("٥")
-@example("５")
+@example("\u0665")
+@example("\uff15")
 @example(" +1_000.00 ")
 @example("1__0")
 @example("1.0_0")
@@ -58,14 +58,16 @@ def test_numbers_are_read_as_pydantic_reads_them(text: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "integer"),
-    [("7", 7), ("-0", 0), ("1e2", 100), ("1.0", 1), ("01", None), ("+1", None), (" 1", None), ("1.5", None)]
-    + [("٥", None), ("５", None), ("1_000", None), ("", None), ("1e999999", None)],
+    [
+        *[("7", 7), ("-0", 0), ("1e2", 100), ("1.0", 1), ("01", None), ("+1", None), (" 1", None)],
+        *[("1.5", None), ("\u0665", None), ("\uff15", None), ("1_000", None), ("", None), ("1e999999", None)],
+    ],
 )
 def test_json_integers_are_ascii_json_numbers_without_a_fraction(text: str, integer: int | None) -> None:
     assert parse_integer(text, NumberSyntax.JSON) == integer
 
 
-@pytest.mark.parametrize("value", ["٥", "５", "1.5", "1 2", "1__0", "0x10"])
+@pytest.mark.parametrize("value", ["\u0665", "\uff15", "1.5", "1 2", "1__0", "0x10"])
 def test_stack_ai_refuses_integers_pydantic_refuses(client: TestClient, value: str) -> None:
     response = client.get(f"/stack-ai/connections?limit={value}", headers=stack_ai_headers())
     assert response.status_code == 422, response.text
