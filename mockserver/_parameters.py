@@ -180,7 +180,7 @@ def _is_exploded_object(compiled: _CompiledParameter) -> bool:
 class ParameterReader:
     """Reads the declared parameters of one operation from a request."""
 
-    __slots__ = ("_compiled", "_declared_query", "_numbers")
+    __slots__ = ("_compiled", "_declared_query", "_numbers", "empty_refused")
 
     def __init__(
         self, spec: Spec, parameters: Sequence[Parameter], *, numbers: NumberSyntax = NumberSyntax.JSON
@@ -206,6 +206,15 @@ class ParameterReader:
             for c in compiled
             if c.parameter.location == "query" and not _is_exploded_object(c)
         )
+        # OpenAPI's `allowEmptyValue` defaults to false; an exploded object's keys are its properties.
+        self.empty_refused = frozenset(
+            c.parameter.name
+            for c in compiled
+            if c.parameter.location == "query"
+            and not c.parameter.allow_empty_value
+            and not _is_exploded_object(c)
+        )
+        """Query parameters whose `name=` is refused where the schema would admit `""`."""
 
     def read(self, raw: RawParameters) -> tuple[dict[str, dict[str, Any]], list[Violation]]:
         """Values by location and name (defaults filled in), and the required ones that are missing."""

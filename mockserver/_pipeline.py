@@ -295,15 +295,29 @@ class CompiledOperation:
     parameter_validators: Mapping[tuple[str, str], SchemaValidator]
     body: BodyReader | None
     responses: ResponseChecker
+    empty_refused: frozenset[str] = frozenset()
+    """Query parameters whose `name=` is refused (OpenAPI's `allowEmptyValue` defaults to false)."""
 
     def check_parameters(self, values: Mapping[str, Mapping[str, Any]]) -> list[Violation]:
         found: list[Violation] = []
         for (location, name), validator in self.parameter_validators.items():
             if name in values[location]:
-                found.extend(
-                    validator.violations(values[location][name], at=(location, name), from_text=True)
-                )
+                value = values[location][name]
+                violations = validator.violations(value, at=(location, name), from_text=True)
+                if not violations and location == "query" and name in self.empty_refused and _is_empty(value):
+                    violations = [_empty_value(name)]
+                found.extend(violations)
         return found
+
+
+def _is_empty(value: Any) -> bool:
+    return value == "" or (isinstance(value, list) and "" in value)
+
+
+def _empty_value(name: str) -> Violation:
+    return Violation(
+        ("query", name), "String should have at least 1 character", "string_too_short", "", {"min_length": 1}
+    )
 
 
 def compile_operation(
@@ -323,9 +337,11 @@ def compile_operation(
                 for content_type, media in operation.request_body.media_types.items()
             },
         )
+    reader = ParameterReader(spec, operation.parameters, numbers=numbers)
     return CompiledOperation(
         operation=operation,
-        parameters=ParameterReader(spec, operation.parameters, numbers=numbers),
+        empty_refused=reader.empty_refused,
+        parameters=reader,
         parameter_validators=parameter_validators,
         body=body,
         responses=ResponseChecker(spec, operation, schemas=schemas),

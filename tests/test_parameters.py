@@ -5,13 +5,14 @@ from __future__ import annotations
 import math
 
 import pytest
-from conftest import stack_ai_headers
+from conftest import hookstream_headers, stack_ai_headers
 from hypothesis import example, given
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 from starlette.testclient import TestClient
 
 from mockserver._parameters import NumberSyntax, parse_integer, parse_number
+from mockserver._validation import SpecSchemas
 
 _INT = TypeAdapter(int)
 _FLOAT = TypeAdapter(float)
@@ -86,3 +87,25 @@ def test_stack_ai_accepts_integers_pydantic_accepts(client: TestClient, value: s
     response = client.get("/stack-ai/api/v1/connections", params={"limit": value}, headers=stack_ai_headers())
     assert response.status_code == 200, response.text
     assert response.json()["limit"] == limit
+
+
+def test_an_empty_value_is_refused_where_the_spec_does_not_allow_it(client: TestClient) -> None:
+    """OpenAPI's `allowEmptyValue` defaults to false: hookstream's `source_id=` is not "no filter"."""
+    response = client.get("/hookstream/v1/connections?source_id=&org_id=", headers=hookstream_headers())
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == "query.org_id must not be empty; query.source_id must not be empty"
+
+
+def test_every_query_parameter_that_admits_an_empty_string_says_whether_it_may_be_empty(
+    client: TestClient,
+) -> None:
+    """On Stack AI an empty value is a value (FastAPI), so each such parameter declares `allowEmptyValue`."""
+    service = client.app.state.services["stack-ai"]  # type: ignore[attr-defined]
+    schemas = SpecSchemas(service.spec)
+    admitting = {
+        (operation.operation_id, parameter.name): parameter.allow_empty_value
+        for operation in service.spec.operations
+        for parameter in operation.parameters
+        if parameter.location == "query" and schemas.validator(parameter.schema_pointer).is_valid("")
+    }
+    assert len(admitting) >= 6 and all(admitting.values()), admitting
