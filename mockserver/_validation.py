@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import jsonschema_rs
+from rfc3986_validator import validate_rfc3986
 
 from ._spec import JsonPointer, Spec
 
@@ -74,7 +75,6 @@ def _is_date_time(value: str) -> bool:
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s]*")
 
 
 def _is_date(value: str) -> bool:
@@ -86,7 +86,11 @@ def _is_email(value: str) -> bool:
 
 
 def _is_uri(value: str) -> bool:
-    return _URI.fullmatch(value) is not None
+    """An absolute RFC 3986 URI (`URI` rule): ASCII, `%` + two hex digits, no `{`, `|`, space or second `#`.
+
+    The validator's pattern ends in Python's `$`, which also matches before a final newline: refused here.
+    """
+    return not value.endswith("\n") and validate_rfc3986(value, rule="URI") is not None
 
 
 _FORMAT_CACHE_SIZE = 8192

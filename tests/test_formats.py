@@ -6,8 +6,11 @@ import re
 import uuid
 from datetime import datetime
 
+import pytest
+from conftest import hookstream_headers
 from hypothesis import given
 from hypothesis import strategies as st
+from starlette.testclient import TestClient
 
 from mockserver._validation import FORMATS
 
@@ -67,3 +70,56 @@ def test_uuid_is_the_hyphenated_rfc4122_form(text: str) -> None:
     except ValueError:
         canonical = False
     assert FORMATS["uuid"](text) == canonical, text
+
+
+_URI_ACCEPTED = [
+    "https://example.com/hooks",
+    "http://localhost:8080/a?b=c#d",
+    "https://[::1]:80/",
+    "https://ex.com/%41",
+    "urn:isbn:0451450523",
+    "HTTPS://EX.COM",
+]
+_URI_REFUSED = [
+    "https://x.example/\u00e4",
+    "http://[::1",
+    "https://x.example/%zz",
+    "https://x.example/?q=a|b",
+    "https://x.example/{id}",
+    "https://x.example/#a#b",
+    "https://x.example/a b",
+    "https://x.example/a\n",
+    "relative/path",
+    "//host/x",
+]
+
+
+@pytest.mark.parametrize("value", _URI_ACCEPTED)
+def test_uri_accepts_rfc3986_uris(value: str) -> None:
+    assert FORMATS["uri"](value)
+
+
+@pytest.mark.parametrize("value", _URI_REFUSED)
+def test_uri_refuses_what_rfc3986_refuses(value: str) -> None:
+    assert not FORMATS["uri"](value)
+
+
+_URI_TEXT = st.text(alphabet=st.sampled_from([*"hts:/[]%a1z?#|{} \n.-_~@!$&'()*+,;=", "\u00e4"]), max_size=16)
+
+
+@given(st.one_of(_URI_TEXT, _URI_TEXT.map(lambda tail: "https://h.example/" + tail)))
+def test_uri_is_plain_ascii_with_well_formed_escapes(value: str) -> None:
+    """What other validators (Ajv, openapi-core) require of every accepted URI."""
+    if FORMATS["uri"](value):
+        assert value.isascii() and not set(value) & set('{}| \n\\^`"<>')
+        assert all(re.fullmatch(r"[0-9A-Fa-f]{2}", part[:2]) for part in value.split("%")[1:])
+        assert value.count("#") <= 1 and re.match(r"[A-Za-z][A-Za-z0-9+.-]*:", value)
+
+
+@pytest.mark.parametrize("value", _URI_REFUSED[:6])
+def test_a_destination_url_must_be_an_rfc3986_uri(hookstream: TestClient, value: str) -> None:
+    """Stored and returned as `format: uri`, the URL must pass every other validator too."""
+    body = {"name": "Orders", "slug": "orders-uri", "url": value}
+    response = hookstream.post("/v1/destinations", json=body, headers=hookstream_headers())
+    assert response.status_code == 400, response.text
+    assert response.json()["error"].startswith("body.url: ")
