@@ -5,15 +5,19 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime
+from pathlib import Path
 
+import jsonschema_rs
 import pytest
-from conftest import hookstream_headers
+import yaml
+from conftest import hookstream_headers, stack_ai_headers
 from hypothesis import given
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-from mockserver._validation import FORMATS
+from mockserver._validation import FORMATS, ecma_regex
 
+SPEC_DIR = Path(__file__).resolve().parent.parent / "spec"
 SHAPE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)")
 """RFC 3339's grammar; the calendar and the clock are left to `datetime` (which takes `+05:60`)."""
 
@@ -123,3 +127,64 @@ def test_a_destination_url_must_be_an_rfc3986_uri(hookstream: TestClient, value:
     response = hookstream.post("/v1/destinations", json=body, headers=hookstream_headers())
     assert response.status_code == 400, response.text
     assert response.json()["error"].startswith("body.url: ")
+
+
+def _spec_patterns() -> list[str]:
+    found: set[str] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "pattern" and isinstance(value, str):
+                    found.add(value)
+                elif key == "patternProperties" and isinstance(value, dict):
+                    found.update(value)
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    for name in ("stack-ai", "hookstream"):
+        walk(yaml.safe_load((SPEC_DIR / f"{name}.yaml").read_text()))
+    return sorted(found)
+
+
+_PATTERNS = [*_spec_patterns(), r"^\d+$", r"^\w+$", r"^\D\W$", r"^a.b$", r"^[\d.]+$", r"^[$]$"]
+_TRICKY_TEXT = st.text(
+    alphabet=st.sampled_from([*"aZ09_.-=$/:#@", "\n", "\r", "\u2028", "\u00e9", "\u0665", "\u00a0", " "]),
+    max_size=10,
+)
+
+
+@given(pattern=st.sampled_from(_PATTERNS), text=_TRICKY_TEXT, prefix=st.sampled_from(["", "https://a.b/"]))
+def test_both_validators_read_patterns_alike(pattern: str, text: str, prefix: str) -> None:
+    """jsonschema-rs decides validity and Python's jsonschema names violations: one regex dialect (ECMA-262)."""
+    value = prefix + text
+    fast = jsonschema_rs.Draft202012Validator({"pattern": pattern}).is_valid(value)
+    assert fast == (ecma_regex(pattern).search(value) is not None), (pattern, value)
+
+
+@pytest.mark.parametrize("value", ["a\n", "a", "ab\n"])
+def test_a_final_newline_is_not_before_the_end(value: str) -> None:
+    assert (ecma_regex(r"^a$").search(value) is not None) == (value == "a")
+
+
+def test_a_one_of_field_ending_in_a_newline_is_named_and_no_secret_is_repeated(stack_ai: TestClient) -> None:
+    secret = "SuperSecretValue123"
+    body = {
+        "name": "SharePoint",
+        "provider_id": "sharepoint",
+        "connection_type_id": "sharepoint_app",
+        "connection_provider_data": {
+            "tenant_id": "t",
+            "client_id": "c",
+            "client_secret": secret,
+            "site_url": "https://x.example/\n",
+        },
+    }
+    response = stack_ai.post("/connections", json=body, headers=stack_ai_headers())
+    assert response.status_code == 422
+    [item] = response.json()["detail"]
+    assert item["loc"] == ["body", "connection_provider_data", "site_url"]
+    assert item["type"] == "string_pattern_mismatch" and item["input"] == "https://x.example/\n"
+    assert secret not in response.text
