@@ -310,6 +310,49 @@ class CompiledOperation:
         return found
 
 
+_REFUSED_CANDIDATES = ("not a valid value", "-1", "99999999999", "")
+"""Values tried on a parameter to show a refusal the operation really makes (`sample_refusal`)."""
+_LOCATION_ORDER = {"path": 0, "query": 1, "header": 2, "cookie": 3}
+
+
+def sample_refusal(compiled: CompiledOperation) -> list[Violation]:
+    """Violations this operation really reports, for `Prefer: code=<validation status>`: its body without
+    fields, else a required query parameter missing, else a value one of its parameters refuses. Empty if
+    the operation refuses nothing (no body, no constrained parameter)."""
+    if compiled.body is not None:
+        validator = compiled.body.validators.get(JSON_MEDIA_TYPE)
+        if validator is not None:
+            found = validator.violations({}, at=("body",))
+            if found:
+                return found
+    empty = RawParameters(path={}, query=(), headers={}, cookies={})
+    _, missing = compiled.parameters.read(empty)
+    missing = [violation for violation in missing if violation.location[0] == "query"]
+    if missing:
+        return missing[:1]
+    ordered = sorted(compiled.operation.parameters, key=lambda p: _LOCATION_ORDER.get(p.location, 9))
+    for parameter in ordered:
+        for candidate in _REFUSED_CANDIDATES:
+            values, _ = compiled.parameters.read(_raw_with(parameter.location, parameter.name, candidate))
+            if parameter.name not in values[parameter.location]:
+                continue
+            only: dict[str, dict[str, Any]] = {location: {} for location in values}
+            only[parameter.location] = {parameter.name: values[parameter.location][parameter.name]}
+            found = compiled.check_parameters(only)
+            if found:
+                return found[:1]
+    return []
+
+
+def _raw_with(location: str, name: str, value: str) -> RawParameters:
+    return RawParameters(
+        path={name: value} if location == "path" else {},
+        query=((name, value),) if location == "query" else (),
+        headers={name.lower(): value} if location == "header" else {},
+        cookies={name: value} if location == "cookie" else {},
+    )
+
+
 def _is_empty(value: Any) -> bool:
     return value == "" or (isinstance(value, list) and "" in value)
 

@@ -19,11 +19,18 @@ from ._faults import FaultRule
 from ._journal import JournalEntry
 from ._jsontext import encode_json
 from ._parameters import RawParameters, read_cookies
-from ._pipeline import JSON_MEDIA_TYPE, CompiledOperation, ExampleResponder, authenticate, compile_operation
+from ._pipeline import (
+    JSON_MEDIA_TYPE,
+    CompiledOperation,
+    ExampleResponder,
+    authenticate,
+    compile_operation,
+    sample_refusal,
+)
 from ._prefer import Preference, parse_prefer
 from ._routing import RouteMiss, Router
 from ._runtime import DEFAULT_SESSION, SESSION_HEADER, SESSION_NAME, MockRuntime
-from ._spec import Operation, Spec
+from ._spec import Spec
 from ._validation import SpecSchemas, Violation
 
 logger = logging.getLogger("mockserver")
@@ -235,7 +242,7 @@ class ApiService:
             if prefer_violations:
                 return self._refuse(self.validation_problem(prefer_violations), compiled, exchange)
             if not preference.is_empty:
-                preferred = self._preferred(compiled.operation, preference)
+                preferred = self._preferred(compiled, preference, exchange)
                 if isinstance(preferred, Problem):
                     return self._refuse(preferred, compiled, exchange)
                 exchange.check = compiled
@@ -314,8 +321,15 @@ class ApiService:
         outcome = behaviour(context)
         return self._render(outcome, exchange) if isinstance(outcome, Problem) else outcome
 
-    def _preferred(self, operation: Operation, preference: Preference) -> MockResponse | Problem:
-        """Prism's conventions: the spec's response for a code, a named example, or generated data."""
+    def _preferred(
+        self, compiled: CompiledOperation, preference: Preference, exchange: _Exchange
+    ) -> MockResponse | Problem:
+        """Prism's conventions: the spec's response for a code, a named example, or generated data.
+
+        The validation status without a named example is a refusal this operation really makes (its own
+        body or parameters), not the spec's shared example, which may name fields the operation lacks.
+        """
+        operation = compiled.operation
         location = ("header", "Prefer")
         if preference.code is not None and operation.response_for(preference.code) is None:
             listed = ", ".join(operation.responses)
@@ -335,6 +349,10 @@ class ApiService:
                     [Violation(location, message, "value_error", preference.example)]
                 )
             return found
+        if preference.code == self.api.validation_status and not preference.dynamic:
+            refusal = sample_refusal(compiled)
+            if refusal:
+                return self._render(self.validation_problem(refusal), exchange)
         return examples.respond(
             operation, status=preference.code, dynamic=preference.dynamic, seed=preference.seed
         )
