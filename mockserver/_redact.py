@@ -6,7 +6,7 @@ What is a secret:
 - in JSON bodies and in the query, the value of a key `auth_config`, or of any key containing `token`, `secret`,
   `password`, `api_key` or `apikey` (`access_token`, `refresh_token`, `verification_secret`, ...; not OAuth's
   `token_type`), every string inside it when it is an object or an array;
-- inside a string that holds a JSON object or array (a JSON column such as hookstream's `auth_config`), the same
+- inside a string that holds a JSON object or array (a JSON-encoded column such as `auth_config`), the same
   rules, and the string is encoded again (compact) so that it still parses;
 - then every occurrence, anywhere in the exchange (URLs in bodies, base64 payloads), of a value found above or
   of one of the mock's own credentials.
