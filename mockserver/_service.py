@@ -31,7 +31,7 @@ from ._prefer import Preference, parse_prefer
 from ._routing import RouteMiss, Router
 from ._runtime import DEFAULT_SESSION, SESSION_HEADER, SESSION_NAME, MockRuntime
 from ._spec import Spec
-from ._validation import SpecSchemas, Violation
+from ._validation import FORMATS, SpecSchemas, Violation
 
 logger = logging.getLogger("mockserver")
 
@@ -66,6 +66,17 @@ class _Exchange:
     request_violations: tuple[Violation, ...] = ()
     response_violations: tuple[Violation, ...] = ()
     fault: FaultRule | None = None
+
+
+def _authority(host: str, scope: Scope) -> str:
+    """The `Host` header when it is an RFC 3986 authority, else the address the server listens on: URLs
+    the mock builds from it (OAuth pages, ingest URLs) must be `format: uri`."""
+    if host and FORMATS["uri"](f"http://{host}/") and not set(host) & set("/?#@"):
+        return host
+    server = scope.get("server") or ("127.0.0.1", None)
+    address, port = server[0], server[1]
+    address = f"[{address}]" if ":" in str(address) else str(address)
+    return f"{address}:{port}" if port else address
 
 
 class ApiService:
@@ -282,7 +293,7 @@ class ApiService:
             violations += body_violations
         if violations:
             return self.validation_problem(violations)
-        host = raw.headers.get("host", "127.0.0.1")
+        host = _authority(raw.headers.get("host", ""), scope)
         return OperationContext(
             operation=compiled.operation,
             path=values["path"],

@@ -188,3 +188,14 @@ def test_a_one_of_field_ending_in_a_newline_is_named_and_no_secret_is_repeated(s
     assert item["loc"] == ["body", "connection_provider_data", "site_url"]
     assert item["type"] == "string_pattern_mismatch" and item["input"] == "https://x.example/\n"
     assert secret not in response.text
+
+
+@given(host=st.text(alphabet=st.sampled_from([*"ab1.:[]|{}@/?#%-_~ "]), min_size=1, max_size=12))
+def test_urls_built_from_any_host_header_are_uris(stack_ai: TestClient, host: str) -> None:
+    """The OAuth start answer (`format: uri`) comes from the `Host` header; a malformed one is not echoed."""
+    body = {"provider_id": "gdrive", "connection_type_id": "gdrive", "connection_provider_data": {}}
+    response = stack_ai.post(
+        "/connections/oauth/start", json=body, headers={**stack_ai_headers(), "host": host}
+    )
+    assert response.status_code == 200, response.text
+    assert FORMATS["uri"](response.json())
