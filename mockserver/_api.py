@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 from starlette.routing import BaseRoute
 
+from ._parameters import NumberSyntax
 from ._spec import Operation, SecurityScheme
 from ._validation import Violation
 
@@ -136,6 +137,8 @@ class ApiDefinition:
     name: ClassVar[str] = ""
     title: ClassVar[str] = ""
     validation_status: ClassVar[int] = 422
+    parameter_numbers: ClassVar[NumberSyntax] = NumberSyntax.JSON
+    """How numbers in the URL and headers are read: as JSON, or as pydantic (FastAPI) reads them."""
     bookkeeping_keys: ClassVar[frozenset[str]] = frozenset()
     """Top-level keys of `export_state` that count requests rather than hold data (a refused request may
     move them; contract tests ignore them when they check that a refusal changed nothing)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from re import _parser as sre_parse  # type: ignore[attr-defined]
@@ -19,6 +20,13 @@ _EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
 def stable_seed(*parts: object) -> int:
     digest = hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()
     return int.from_bytes(digest[:8], "big")
+
+
+def _is_json_media_type(media_type: Any) -> bool:
+    if not isinstance(media_type, str):
+        return False
+    essence = media_type.split(";", 1)[0].strip().lower()
+    return essence == "application/json" or essence.endswith("+json")
 
 
 class RegexSampler:
@@ -150,7 +158,15 @@ class SchemaDataGenerator:
             return float(self._integer(schema, faker)) + 0.5
         if kind == "boolean":
             return faker.pybool()
+        if _is_json_media_type(schema.get("contentMediaType")):
+            return self._json_text(schema, faker, depth=depth)
         return self._string(schema, faker, name=name)
+
+    def _json_text(self, schema: Mapping[str, Any], faker: Faker, *, depth: int) -> str:
+        """A string holding JSON: a value of `contentSchema`, or an object where the spec gives none."""
+        content = schema.get("contentSchema", {"type": "object"})
+        value = self._value(content, faker, name="", depth=depth + 1)
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
     def _apply_conditional(self, schema: Mapping[str, Any], value: Any, faker: Faker, *, depth: int) -> Any:
         """Regenerate the properties an `if`/`then`/`else` constrains, once the `if` is decided."""

@@ -13,7 +13,7 @@ from typing import Any
 from ._api import NO_BODY, ApiDefinition, MockResponse, Principal, Problem, Reason
 from ._generate import SchemaDataGenerator
 from ._jsontext import decode_json
-from ._parameters import ParameterReader, RawParameters, coerce_scalar, schema_types
+from ._parameters import NumberSyntax, ParameterReader, RawParameters, coerce_scalar, schema_types
 from ._spec import MediaType, Operation, Spec
 from ._validation import SchemaValidator, SpecSchemas, Violation, malformed_json
 
@@ -295,18 +295,77 @@ class CompiledOperation:
     parameter_validators: Mapping[tuple[str, str], SchemaValidator]
     body: BodyReader | None
     responses: ResponseChecker
+    empty_refused: frozenset[str] = frozenset()
+    """Query parameters whose `name=` is refused (OpenAPI's `allowEmptyValue` defaults to false)."""
 
     def check_parameters(self, values: Mapping[str, Mapping[str, Any]]) -> list[Violation]:
         found: list[Violation] = []
         for (location, name), validator in self.parameter_validators.items():
             if name in values[location]:
-                found.extend(
-                    validator.violations(values[location][name], at=(location, name), from_text=True)
-                )
+                value = values[location][name]
+                violations = validator.violations(value, at=(location, name), from_text=True)
+                if not violations and location == "query" and name in self.empty_refused and _is_empty(value):
+                    violations = [_empty_value(name)]
+                found.extend(violations)
         return found
 
 
-def compile_operation(spec: Spec, operation: Operation, *, schemas: SpecSchemas) -> CompiledOperation:
+_REFUSED_CANDIDATES = ("not a valid value", "-1", "99999999999", "")
+"""Values tried on a parameter to show a refusal the operation really makes (`sample_refusal`)."""
+_LOCATION_ORDER = {"path": 0, "query": 1, "header": 2, "cookie": 3}
+
+
+def sample_refusal(compiled: CompiledOperation) -> list[Violation]:
+    """Violations this operation really reports, for `Prefer: code=<validation status>`: its body without
+    fields, else a required query parameter missing, else a value one of its parameters refuses. Empty if
+    the operation refuses nothing (no body, no constrained parameter)."""
+    if compiled.body is not None:
+        validator = compiled.body.validators.get(JSON_MEDIA_TYPE)
+        if validator is not None:
+            found = validator.violations({}, at=("body",))
+            if found:
+                return found
+    empty = RawParameters(path={}, query=(), headers={}, cookies={})
+    _, missing = compiled.parameters.read(empty)
+    missing = [violation for violation in missing if violation.location[0] == "query"]
+    if missing:
+        return missing[:1]
+    ordered = sorted(compiled.operation.parameters, key=lambda p: _LOCATION_ORDER.get(p.location, 9))
+    for parameter in ordered:
+        for candidate in _REFUSED_CANDIDATES:
+            values, _ = compiled.parameters.read(_raw_with(parameter.location, parameter.name, candidate))
+            if parameter.name not in values[parameter.location]:
+                continue
+            only: dict[str, dict[str, Any]] = {location: {} for location in values}
+            only[parameter.location] = {parameter.name: values[parameter.location][parameter.name]}
+            found = compiled.check_parameters(only)
+            if found:
+                return found[:1]
+    return []
+
+
+def _raw_with(location: str, name: str, value: str) -> RawParameters:
+    return RawParameters(
+        path={name: value} if location == "path" else {},
+        query=((name, value),) if location == "query" else (),
+        headers={name.lower(): value} if location == "header" else {},
+        cookies={name: value} if location == "cookie" else {},
+    )
+
+
+def _is_empty(value: Any) -> bool:
+    return value == "" or (isinstance(value, list) and "" in value)
+
+
+def _empty_value(name: str) -> Violation:
+    return Violation(
+        ("query", name), "String should have at least 1 character", "string_too_short", "", {"min_length": 1}
+    )
+
+
+def compile_operation(
+    spec: Spec, operation: Operation, *, schemas: SpecSchemas, numbers: NumberSyntax = NumberSyntax.JSON
+) -> CompiledOperation:
     parameter_validators = {
         (parameter.location, parameter.name): schemas.validator(parameter.schema_pointer)
         for parameter in operation.parameters
@@ -321,9 +380,11 @@ def compile_operation(spec: Spec, operation: Operation, *, schemas: SpecSchemas)
                 for content_type, media in operation.request_body.media_types.items()
             },
         )
+    reader = ParameterReader(spec, operation.parameters, numbers=numbers)
     return CompiledOperation(
         operation=operation,
-        parameters=ParameterReader(spec, operation.parameters),
+        empty_refused=reader.empty_refused,
+        parameters=reader,
         parameter_validators=parameter_validators,
         body=body,
         responses=ResponseChecker(spec, operation, schemas=schemas),

@@ -6,6 +6,8 @@ What is a secret:
 - in JSON bodies and in the query, the value of a key `auth_config`, or of any key containing `token`, `secret`,
   `password`, `api_key` or `apikey` (`access_token`, `refresh_token`, `verification_secret`, ...; not OAuth's
   `token_type`), every string inside it when it is an object or an array;
+- inside a string that holds a JSON object or array (a JSON-encoded column such as `auth_config`), the same
+  rules, and the string is encoded again (compact) so that it still parses;
 - then every occurrence, anywhere in the exchange (URLs in bodies, base64 payloads), of a value found above or
   of one of the mock's own credentials.
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
@@ -142,9 +145,28 @@ class Redactor:
             }
         if isinstance(value, list):
             return [self.json_value(item, field=field) for item in value]
-        if field is not None and isinstance(value, str) and value:
-            return self.placeholder(value, field)
+        if isinstance(value, str) and value:
+            encoded = self._encoded_json(value, field=field)
+            if encoded is not None:
+                return encoded
+            if field is not None:
+                return self.placeholder(value, field)
         return value
+
+    def _encoded_json(self, text: str, *, field: str | None) -> str | None:
+        """A string holding a JSON object or array, redacted inside and encoded again; None for other text."""
+        if text[:1] not in ("{", "[") or text[-1:] not in ("}", "]"):
+            return None
+        try:
+            decoded = json.loads(text)
+        except ValueError:
+            return None
+        if not isinstance(decoded, dict | list):
+            return None
+        redacted = self.json_value(decoded, field=field)
+        if redacted == decoded:
+            return text
+        return json.dumps(redacted, separators=(",", ":"), ensure_ascii=False)
 
     # ---------------------------------------------------------------- scrubbing what was found
 

@@ -19,12 +19,19 @@ from ._faults import FaultRule
 from ._journal import JournalEntry
 from ._jsontext import encode_json
 from ._parameters import RawParameters, read_cookies
-from ._pipeline import JSON_MEDIA_TYPE, CompiledOperation, ExampleResponder, authenticate, compile_operation
+from ._pipeline import (
+    JSON_MEDIA_TYPE,
+    CompiledOperation,
+    ExampleResponder,
+    authenticate,
+    compile_operation,
+    sample_refusal,
+)
 from ._prefer import Preference, parse_prefer
 from ._routing import RouteMiss, Router
 from ._runtime import DEFAULT_SESSION, SESSION_HEADER, SESSION_NAME, MockRuntime
-from ._spec import Operation, Spec
-from ._validation import SpecSchemas, Violation
+from ._spec import Spec
+from ._validation import FORMATS, SpecSchemas, Violation
 
 logger = logging.getLogger("mockserver")
 
@@ -61,6 +68,17 @@ class _Exchange:
     fault: FaultRule | None = None
 
 
+def _authority(host: str, scope: Scope) -> str:
+    """The `Host` header when it is an RFC 3986 authority, else the address the server listens on: URLs
+    the mock builds from it (OAuth pages, ingest URLs) must be `format: uri`."""
+    if host and FORMATS["uri"](f"http://{host}/") and not set(host) & set("/?#@"):
+        return host
+    server = scope.get("server") or ("127.0.0.1", None)
+    address, port = server[0], server[1]
+    address = f"[{address}]" if ":" in str(address) else str(address)
+    return f"{address}:{port}" if port else address
+
+
 class ApiService:
     """Serves one API: routes, validates, answers from behaviours or examples, checks the answer."""
 
@@ -80,7 +98,9 @@ class ApiService:
         self.runtime = runtime or MockRuntime()
         schemas = SpecSchemas(spec)
         self._operations: dict[str, CompiledOperation] = {
-            operation.operation_id: compile_operation(spec, operation, schemas=schemas)
+            operation.operation_id: compile_operation(
+                spec, operation, schemas=schemas, numbers=api.parameter_numbers
+            )
             for operation in spec.operations
         }
         self._router = Router(spec.operations)
@@ -233,7 +253,7 @@ class ApiService:
             if prefer_violations:
                 return self._refuse(self.validation_problem(prefer_violations), compiled, exchange)
             if not preference.is_empty:
-                preferred = self._preferred(compiled.operation, preference)
+                preferred = self._preferred(compiled, preference, exchange)
                 if isinstance(preferred, Problem):
                     return self._refuse(preferred, compiled, exchange)
                 exchange.check = compiled
@@ -273,7 +293,7 @@ class ApiService:
             violations += body_violations
         if violations:
             return self.validation_problem(violations)
-        host = raw.headers.get("host", "127.0.0.1")
+        host = _authority(raw.headers.get("host", ""), scope)
         return OperationContext(
             operation=compiled.operation,
             path=values["path"],
@@ -312,8 +332,15 @@ class ApiService:
         outcome = behaviour(context)
         return self._render(outcome, exchange) if isinstance(outcome, Problem) else outcome
 
-    def _preferred(self, operation: Operation, preference: Preference) -> MockResponse | Problem:
-        """Prism's conventions: the spec's response for a code, a named example, or generated data."""
+    def _preferred(
+        self, compiled: CompiledOperation, preference: Preference, exchange: _Exchange
+    ) -> MockResponse | Problem:
+        """Prism's conventions: the spec's response for a code, a named example, or generated data.
+
+        The validation status without a named example is a refusal this operation really makes (its own
+        body or parameters), not the spec's shared example, which may name fields the operation lacks.
+        """
+        operation = compiled.operation
         location = ("header", "Prefer")
         if preference.code is not None and operation.response_for(preference.code) is None:
             listed = ", ".join(operation.responses)
@@ -333,6 +360,10 @@ class ApiService:
                     [Violation(location, message, "value_error", preference.example)]
                 )
             return found
+        if preference.code == self.api.validation_status and not preference.dynamic:
+            refusal = sample_refusal(compiled)
+            if refusal:
+                return self._render(self.validation_problem(refusal), exchange)
         return examples.respond(
             operation, status=preference.code, dynamic=preference.dynamic, seed=preference.seed
         )

@@ -43,6 +43,8 @@ class Parameter:
     explode: bool
     schema: Mapping[str, Any]
     schema_pointer: JsonPointer
+    allow_empty_value: bool = False
+    """OpenAPI's `allowEmptyValue` (query only): whether `name=` is admitted where the schema admits `""`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,6 +293,7 @@ def _parse_parameters(spec: Spec, raw_parameters: list[Any], pointer: JsonPointe
                 explode=bool(raw.get("explode", style == "form")),
                 schema=raw.get("schema", {}),
                 schema_pointer=f"{raw_pointer}/schema",
+                allow_empty_value=bool(raw.get("allowEmptyValue", False)),
             )
         )
     return parameters

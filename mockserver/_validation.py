@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import jsonschema_rs
+from rfc3986_validator import validate_rfc3986
 
 from ._spec import JsonPointer, Spec
 
@@ -74,7 +75,6 @@ def _is_date_time(value: str) -> bool:
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s]*")
 
 
 def _is_date(value: str) -> bool:
@@ -86,7 +86,11 @@ def _is_email(value: str) -> bool:
 
 
 def _is_uri(value: str) -> bool:
-    return _URI.fullmatch(value) is not None
+    """An absolute RFC 3986 URI (`URI` rule): ASCII, `%` + two hex digits, no `{`, `|`, space or second `#`.
+
+    The validator's pattern ends in Python's `$`, which also matches before a final newline: refused here.
+    """
+    return not value.endswith("\n") and validate_rfc3986(value, rule="URI") is not None
 
 
 _FORMAT_CACHE_SIZE = 8192
@@ -104,6 +108,95 @@ FORMATS: dict[str, Callable[[str], bool]] = {
     )
 }
 """The formats the mock checks, the same for both validators below."""
+
+
+_ECMA_OUTSIDE_CLASS = {"$": r"\Z", ".": r"[^\n\r\u2028\u2029]"}
+_ECMA_ESCAPES = {"d": "0-9", "w": "A-Za-z0-9_"}
+
+
+@lru_cache(maxsize=1024)
+def ecma_regex(pattern: str) -> re.Pattern[str]:
+    """A JSON Schema `pattern` (ECMA-262, no flags) as Python's `re` must read it to agree with jsonschema-rs.
+
+    `$` is the end of the string (Python's also matches before a final newline), `.` stops at any line
+    terminator, and `\\d`, `\\w` are ASCII (Python's are Unicode); `\\s` is Unicode in both.
+    """
+    out: list[str] = []
+    in_class = False
+    index = 0
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\" and index + 1 < len(pattern):
+            escaped = pattern[index + 1]
+            if escaped.lower() in _ECMA_ESCAPES and not (in_class and escaped.isupper()):
+                letters = _ECMA_ESCAPES[escaped.lower()]
+                if in_class:
+                    out.append(letters)
+                else:
+                    out.append(f"[^{letters}]" if escaped.isupper() else f"[{letters}]")
+            else:
+                out.append(char + escaped)
+            index += 2
+            continue
+        if in_class:
+            in_class = char != "]" or out[-1] in ("[", "[^")
+        elif char == "[":
+            in_class = True
+            if pattern.startswith("[^", index):
+                out.append("[^")
+                index += 2
+                continue
+        elif char in _ECMA_OUTSIDE_CLASS:
+            char = _ECMA_OUTSIDE_CLASS[char]
+        out.append(char)
+        index += 1
+    return re.compile("".join(out))
+
+
+def _build_ecma_validator_class() -> Any:
+    """Draft 2020-12 with `pattern`, `patternProperties` and `additionalProperties` read by `ecma_regex`."""
+    from jsonschema import Draft202012Validator, validators
+    from jsonschema.exceptions import ValidationError
+
+    def pattern(validator: Any, expected: str, instance: Any, schema: Any) -> Any:
+        if validator.is_type(instance, "string") and not ecma_regex(expected).search(instance):
+            yield ValidationError(f"{instance!r} does not match {expected!r}")
+
+    def pattern_properties(validator: Any, patterns: Any, instance: Any, schema: Any) -> Any:
+        if not validator.is_type(instance, "object"):
+            return
+        for expected, subschema in patterns.items():
+            for key, value in instance.items():
+                if ecma_regex(expected).search(key):
+                    yield from validator.descend(value, subschema, path=key, schema_path=expected)
+
+    def additional_properties(validator: Any, additional: Any, instance: Any, schema: Any) -> Any:
+        if not validator.is_type(instance, "object"):
+            return
+        extras = [key for key in instance if not _declared_key(schema, key)]
+        if validator.is_type(additional, "object"):
+            for extra in extras:
+                yield from validator.descend(instance[extra], additional, path=extra)
+        elif additional is False and extras:
+            listed = ", ".join(repr(extra) for extra in extras)
+            yield ValidationError(f"Additional properties are not allowed ({listed} unexpected)")
+
+    extend: Any = validators.extend  # untyped in types-jsonschema
+    return extend(
+        Draft202012Validator,
+        {
+            "pattern": pattern,
+            "patternProperties": pattern_properties,
+            "additionalProperties": additional_properties,
+        },
+    )
+
+
+def _declared_key(schema: Mapping[str, Any], key: str) -> bool:
+    """Whether `properties` or `patternProperties` (read as ECMA-262) name `key`."""
+    if key in schema.get("properties", {}):
+        return True
+    return any(ecma_regex(expected).search(key) for expected in schema.get("patternProperties", {}))
 
 
 def build_format_checker() -> FormatChecker:
@@ -124,6 +217,11 @@ def build_registry(spec: Spec) -> Registry[Any]:
     return registry
 
 
+@lru_cache(maxsize=1)
+def _ecma_validator_class() -> Any:
+    return _build_ecma_validator_class()
+
+
 class SpecSchemas:
     """The schemas of one spec, for the `SchemaValidator`s of its operations (`validator(pointer)`).
 
@@ -142,16 +240,15 @@ class SpecSchemas:
         return SchemaValidator(self, pointer)
 
     def explaining_validator(self, pointer: JsonPointer) -> Draft202012Validator:
-        from jsonschema import Draft202012Validator
-
         if self._registry is None or self._format_checker is None:
             self._registry = build_registry(self.spec)
             self._format_checker = build_format_checker()
-        return Draft202012Validator(
+        validator: Draft202012Validator = _ecma_validator_class()(
             {"$ref": f"{self.spec.base_uri}{pointer}"},
             registry=self._registry,
             format_checker=self._format_checker,
         )
+        return validator
 
 
 class SchemaValidator:
@@ -203,7 +300,7 @@ class SchemaValidator:
                 # One violation per place, as pydantic reports: the first rule that refuses it.
                 found.setdefault(violation.location, violation)
         if not found:
-            # The two disagree (Python's `$` also matches before a final newline): the stricter one decides.
+            # The two disagree (they should not: same formats, same regex dialect): the stricter one decides.
             return [_violation_from_fast_error(error, at=at) for error in self._fast.iter_errors(instance)]
         return list(found.values())
 
@@ -280,7 +377,14 @@ def _violation_from_fast_error(error: Any, *, at: Location) -> Violation:
             error.instance,
             {"pattern": pattern},
         )
-    return Violation(location, error.message, "value_error", error.instance)
+    return Violation(location, _safe_message(error.message, error.instance), "value_error", error.instance)
+
+
+def _safe_message(message: str, instance: Any) -> str:
+    """A validator's message, unless it repeats an object or array (whose secrets are masked only in `input`)."""
+    if isinstance(instance, dict | list):
+        return "Input does not match the schema"
+    return message
 
 
 def violations_from_error(
@@ -373,9 +477,7 @@ def violation_from_error(error: ValidationError, *, at: Location, from_text: boo
             location, f"Input should be {readable.get(expected, f'a valid {expected}')}", kind, value
         )
     if keyword == "additionalProperties" and isinstance(value, dict):
-        known = set(parent.get("properties", {}))
-        patterns = [re.compile(p) for p in parent.get("patternProperties", {})]
-        extras = [k for k in value if k not in known and not any(p.search(k) for p in patterns)]
+        extras = [k for k in value if not _declared_key(parent, k)]
         extra = extras[0] if extras else ""
         return Violation(
             (*location, extra), "Extra inputs are not permitted", "extra_forbidden", value.get(extra)
@@ -386,4 +488,10 @@ def violation_from_error(error: ValidationError, *, at: Location, from_text: boo
         return Violation(location, f"Input should have at most {expected} item(s)", "too_long", value)
     if keyword == "propertyNames":
         return Violation(location, f"Invalid key: {error.message}", "value_error", value)
-    return Violation(location, error.message, "value_error", value)
+    if keyword in ("oneOf", "anyOf"):
+        several = keyword == "oneOf" and not error.context
+        wanted = "exactly one of" if several else "one of"
+        return Violation(
+            location, f"Input should match {wanted} the schemas in '{keyword}'", "value_error", value
+        )
+    return Violation(location, _safe_message(error.message, value), "value_error", value)

@@ -18,9 +18,16 @@ from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from mockserver import MockConfig, create_app
+from mockserver._pipeline import sample_refusal
 from mockserver._prefer import parse_prefer
 
 CONNECTIONS = "/stack-ai/connections"
+CREATE_BODY = {
+    "name": "Drive",
+    "provider_id": "gdrive",
+    "connection_type_id": "gdrive",
+    "connection_provider_data": {},
+}
 NEW_CONNECTION = {
     "name": "Session drive",
     "provider_id": "gdrive",
@@ -253,6 +260,40 @@ def test_prefer_code_serves_the_documented_response(client: TestClient) -> None:
     undeclared = client.get(CONNECTIONS, headers={**stack_ai_headers(), "Prefer": "code=418"})
     assert undeclared.status_code == 422
     assert "declares no 418 response" in undeclared.json()["detail"][0]["msg"]
+
+
+def test_prefer_the_validation_status_serves_a_refusal_of_this_operation(client: TestClient) -> None:
+    """`GET /connections` has no body: its 422 names a parameter it has, not `body.provider_id`."""
+    response = client.get(CONNECTIONS, headers={**stack_ai_headers(), "Prefer": "code=422"})
+    assert response.status_code == 422
+    assert [item["loc"] for item in response.json()["detail"]] == [["query", "limit"]]
+    create = client.post(CONNECTIONS, json=CREATE_BODY, headers={**stack_ai_headers(), "Prefer": "code=422"})
+    assert create.status_code == 422
+    assert ["body", "provider_id"] in [item["loc"] for item in create.json()["detail"]]
+    hookstream = client.get(
+        "/hookstream/v1/sources/" + "a" * 32, headers={**hookstream_headers(), "Prefer": "code=400"}
+    )
+    assert hookstream.status_code == 400 and hookstream.json()["error"].startswith("path.id ")
+
+
+@pytest.mark.parametrize("api", ["stack-ai", "hookstream"])
+def test_every_sample_refusal_names_what_its_operation_has(client: TestClient, api: str) -> None:
+    service = client.app.state.services[api]
+    refusing = 0
+    for operation_id, compiled in service.operations.items():
+        operation = compiled.operation
+        if operation.response_for(service.api.validation_status) is None:
+            continue
+        violations = sample_refusal(compiled)
+        refusing += bool(violations)
+        for violation in violations:
+            where, *rest = violation.location
+            if where == "body":
+                assert operation.request_body is not None, operation_id
+            else:
+                names = {p.name for p in operation.parameters if p.location == where}
+                assert rest and rest[0] in names, (operation_id, violation)
+    assert refusing >= 5
 
 
 def test_prefer_example_by_name(client: TestClient) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -398,6 +399,45 @@ def test_generated_data_matches_every_schema(spec: Any, name: str, seed: int) ->
     value = SchemaDataGenerator(spec).generate({"$ref": pointer}, seed=seed, key=name)
     assert validator.violations(value, at=()) == []
     assert SchemaDataGenerator(spec).generate({"$ref": pointer}, seed=seed, key=name) == value
+
+
+def _json_string_properties() -> list[Any]:
+    app = create_app()
+    cases = []
+    for service in app.state.services.values():
+        for name, schema in service.spec.document["components"]["schemas"].items():
+            for prop, sub in schema.get("properties", {}).items():
+                if isinstance(sub, dict) and sub.get("contentMediaType") == "application/json":
+                    cases.append(
+                        pytest.param(service.spec, name, prop, id=f"{service.api.name}:{name}.{prop}")
+                    )
+    return cases
+
+
+@pytest.mark.parametrize(("spec", "name", "prop"), _json_string_properties())
+@given(seed=st.integers(0, 2**32))
+def test_generated_json_strings_hold_json_of_their_content_schema(
+    spec: Any, name: str, prop: str, seed: int
+) -> None:
+    """`Prefer: dynamic=true` honours `contentMediaType` and `contentSchema`: a client can parse the field."""
+    pointer = f"#/components/schemas/{name}"
+    value = SchemaDataGenerator(spec).generate({"$ref": pointer}, seed=seed, key=name)
+    decoded = json.loads(value[prop])
+    schema = spec.document["components"]["schemas"][name]["properties"][prop]
+    if "contentSchema" in schema:
+        content = SpecSchemas(spec).validator(f"{pointer}/properties/{prop}/contentSchema")
+        assert content.violations(decoded, at=()) == []
+    else:
+        assert isinstance(decoded, dict)
+
+
+def test_dynamic_responses_fill_json_columns_with_json(hookstream: TestClient) -> None:
+    prefer = {**hookstream_headers(), "Prefer": "dynamic=true, seed=3"}
+    [destination, *_] = hookstream.get("/v1/destinations", headers=prefer).json()["destinations"]
+    assert isinstance(json.loads(destination["headers"]), dict)
+    assert all(isinstance(delay, int) for delay in json.loads(destination["retry_intervals"]))
+    [connection, *_] = hookstream.get("/v1/connections", headers=prefer).json()["connections"]
+    assert all({"field", "op"} <= set(rule) for rule in json.loads(connection["filter_rules"]))
 
 
 @given(

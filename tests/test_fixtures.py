@@ -231,3 +231,55 @@ def test_body_encodings_round_trip() -> None:
     assert Body("text", "x").to_bytes() == b"x"
     assert Body("base64", "/w==").to_bytes() == b"\xff"
     assert Body().to_bytes() == b""
+
+
+def _json_column_names() -> set[str]:
+    names: set[str] = set()
+    for service in SERVICES.values():
+        for schema in service.spec.document["components"]["schemas"].values():
+            for name, prop in schema.get("properties", {}).items():
+                if isinstance(prop, dict) and prop.get("contentMediaType") == "application/json":
+                    names.add(name)
+    return names
+
+
+def _strings_under(value: Any, names: set[str]) -> list[tuple[str, str]]:
+    if isinstance(value, dict):
+        found = [(key, item) for key, item in value.items() if key in names and isinstance(item, str)]
+        return found + [pair for item in value.values() for pair in _strings_under(item, names)]
+    if isinstance(value, list):
+        return [pair for item in value for pair in _strings_under(item, names)]
+    return []
+
+
+def test_redacted_json_columns_still_hold_json() -> None:
+    """`auth_config` is a JSON string: redaction works inside it, so a client can still parse the fixture."""
+    names = _json_column_names()
+    assert {"auth_config", "provider_config", "filter_rules"} <= names
+    columns = [
+        pair
+        for loaded in LOADED
+        for body in (loaded.exchange.request.body, loaded.exchange.response.body)
+        if body.encoding == "json"
+        for pair in _strings_under(body.value, names)
+    ]
+    assert any(key == "auth_config" and "<redacted:" in text for key, text in columns)
+    for key, text in columns:
+        assert isinstance(json.loads(text), dict | list), (key, text)
+
+
+def test_redaction_inside_a_json_string_keeps_it_json() -> None:
+    redactor = Redactor(b"k")
+    body = {
+        "auth_config": '{"token":"sk_live_secret_1234","retries":3}',
+        "provider_config": '{"region":"eu-west-1","secret_access_key":"aws-secret-5678"}',
+        "name": "[not json",
+    }
+    redacted = redactor.json_value(body)
+    auth = json.loads(redacted["auth_config"])
+    provider = json.loads(redacted["provider_config"])
+    assert auth["token"].startswith("<redacted:token:") and auth["retries"] == 3
+    assert provider == {"region": "eu-west-1", "secret_access_key": provider["secret_access_key"]}
+    assert provider["secret_access_key"].startswith("<redacted:secret_access_key:")
+    assert redacted["name"] == "[not json"
+    assert "sk_live_secret_1234" not in json.dumps(redacted) and "aws-secret-5678" not in json.dumps(redacted)

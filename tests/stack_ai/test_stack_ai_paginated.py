@@ -218,3 +218,12 @@ def test_lists_show_only_what_the_caller_may_see() -> None:
     assert page(c, "carol", limit=1000)["total"] == 25
     assert mine["connection_id"] not in ids(page(c, "carol", limit=1000))
     assert state_of(c).organizations[ACME].connections[mine["connection_id"]].org_level_role is None
+
+
+@pytest.mark.parametrize("value", ["[object Object]", "provider_id__eq=gdrive", ""])
+def test_the_filters_parameter_name_itself_is_an_unknown_key(value: str) -> None:
+    """orval sends `filters=[object Object]`: the exploded object has no key of its own, so it is refused."""
+    c = fresh()
+    response = c.get(URL, params={"filters": value}, headers=headers())
+    assert response.status_code == 422, response.text
+    assert detail_locs(response) == [["query", "filters", "filters"]]

@@ -230,7 +230,7 @@ def _forge(cursor: str) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("bad", ["%%%", "not a cursor", "abc+/", "ZXhh.bXBs"])
+@pytest.mark.parametrize("bad", ["%%%", "not a cursor", "abc~", "ZXhh.bXBs", "a b"])
 def test_a_cursor_outside_the_base64url_alphabet_is_422(bad: str) -> None:
     c = fresh()
     cid = connection_ids(c)[0]
@@ -240,6 +240,45 @@ def test_a_cursor_outside_the_base64url_alphabet_is_422(bad: str) -> None:
     assert detail_locs(response) == [["query", "cursor"]]
     assert response.json()["detail"][0]["type"] == "string_pattern_mismatch"
     assert state_of(c).snapshot() == before
+
+
+def test_a_cursor_in_the_standard_base64_alphabet_is_read_too() -> None:
+    """The seed's example cursor is standard base64 (padded): `+`, `/` and `=` are the same cursor."""
+    c = fresh()
+    cid = connection_ids(c)[0]
+    pairs = []
+    for page_size in range(1, 9):
+        issued = children(c, cid, page_size=page_size)["next_cursor"]
+        raw = base64.urlsafe_b64decode(issued + "=" * (-len(issued) % 4))
+        pairs.append((page_size, issued, base64.b64encode(raw).decode()))
+    differing = [pair for pair in pairs if pair[1] != pair[2]]
+    assert any(set(standard) & set("+/") for _, _, standard in differing)
+    for page_size, issued, standard in differing:
+        expected = children(c, cid, page_size=page_size, cursor=issued)
+        again = children(c, cid, page_size=page_size, cursor=standard)
+        assert again["data"] == expected["data"] and again["next_cursor"] == expected["next_cursor"]
+    for odd in ("abc+/", "ZXhhbXBsZV9jdXJzb3I="):
+        response = c.get(f"/connections/{cid}/resources/children", params={"cursor": odd}, headers=headers())
+        assert response.status_code == 404, (odd, response.text)
+
+
+def test_empty_values_are_values_as_fastapi_reads_them() -> None:
+    """`cursor=` is the first page, `query=` matches everything, `resource_id=` is the root."""
+    c = fresh()
+    cid = connection_ids(c)[0]
+    root = children(c, cid, page_size=5)
+    empty = ok(
+        c.get(
+            f"/connections/{cid}/resources/children",
+            params={"cursor": "", "resource_id": "", "page_size": 5},
+            headers=headers(),
+        )
+    )
+    assert empty["data"] == root["data"]
+    found = ok(
+        c.get(f"/connections/{cid}/resources/search", params={"query": "", "page_size": 5}, headers=headers())
+    )
+    assert len(found["data"]) == 5
 
 
 def test_forged_or_foreign_cursors_are_404() -> None:

@@ -15,6 +15,7 @@ from typing import Any
 from starlette.routing import BaseRoute
 
 from ..._api import ApiDefinition, Behaviour, Credential, MockResponse, Principal, Problem, Reason
+from ..._parameters import NumberSyntax
 from ..._spec import SecurityScheme
 from . import _connections, _health, _oauth, _rbac, _resources
 from ._render import validation_item
@@ -30,6 +31,7 @@ class StackAiApi(ApiDefinition):
     name = "stack-ai"
     title = "Stack AI Connections API"
     validation_status = 422
+    parameter_numbers = NumberSyntax.PYDANTIC
 
     def add_arguments(self, group: argparse._ArgumentGroup) -> None:
         group.add_argument(

@@ -1,7 +1,9 @@
 """Opaque page cursors: base64url of a small JSON document and an HMAC.
 
-A cursor outside the base64url alphabet is a 422 (the spec's pattern says so); one in the alphabet that this
-server did not sign, or that belongs to another listing, is a 404: no schema can tell it apart.
+Cursors are issued in the URL-safe alphabet, unpadded; the standard alphabet (`+`, `/`) and `=` padding are
+read too, as the seed's own example is written. A cursor outside both alphabets is a 422 (the spec's pattern
+says so); one in them that this server did not sign, or that belongs to another listing, is a 404: no schema
+can tell it apart.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from ._access import not_found
 from ._rand import b64url, b64url_decode
 
 _MAC_BYTES = 12
+_STANDARD_TO_URL_SAFE = str.maketrans("+/", "-_")
 
 
 def encode_cursor(secret: bytes, payload: dict[str, Any]) -> str:
@@ -27,7 +30,7 @@ def encode_cursor(secret: bytes, payload: dict[str, Any]) -> str:
 def decode_cursor(secret: bytes, cursor: str, *, kind: str, scope: list[Any]) -> Any:
     """The position stored in `cursor`; 404 if it was altered or belongs to another listing."""
     try:
-        raw = b64url_decode(cursor)
+        raw = b64url_decode(cursor.translate(_STANDARD_TO_URL_SAFE).rstrip("="))
     except ValueError:
         raw = b""
     body, mac = raw[:-_MAC_BYTES], raw[-_MAC_BYTES:]

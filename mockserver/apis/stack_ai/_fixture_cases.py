@@ -290,9 +290,9 @@ def _explicit() -> CaseBook:
             "GET", f"/connections/{_gdrive_connection(s)}/resources/children", query={"cursor": "AAAA"}
         )
     )
-    add("get_children_resources", 422, "malformed-cursor", "A cursor outside the base64url alphabet.")(
+    add("get_children_resources", 422, "malformed-cursor", "A cursor outside both base64 alphabets.")(
         lambda s: s.call(
-            "GET", f"/connections/{_gdrive_connection(s)}/resources/children", query={"cursor": "AA/A="}
+            "GET", f"/connections/{_gdrive_connection(s)}/resources/children", query={"cursor": "AA.A~"}
         )
     )
     add("search_resources", 200, "ok", "Search the whole tree, four items per page.")(
