@@ -73,7 +73,9 @@ def _described(variant: dict[str, Any]) -> tuple[str, str, list[str], dict[str, 
     return provider, connection_type, data.get("required", []), params
 
 
-def _catalogue_variants(connection_type: str | None = None) -> list[tuple[str, str, list[str], dict[str, str]]]:
+def _catalogue_variants(
+    connection_type: str | None = None,
+) -> list[tuple[str, str, list[str], dict[str, str]]]:
     return [
         (
             entry.provider_id,
@@ -135,12 +137,19 @@ def _valid(name: str, instance: Any) -> bool:
 def test_each_union_admits_one_variant_per_request() -> None:
     gdrive = {"provider_id": "gdrive", "connection_type_id": "gdrive", "connection_provider_data": {}}
     mismatched = {**gdrive, "connection_type_id": "onedrive"}
-    confluence = {"provider_id": "confluence", "connection_type_id": "confluence", "connection_provider_data": {}}
+    confluence = {
+        "provider_id": "confluence",
+        "connection_type_id": "confluence",
+        "connection_provider_data": {},
+    }
     started = {**gdrive, "connection_provider_data": {"redirect_uri": "ftp://x", "state": "s"}}
     assert _valid("ConnectionCreateRequest", gdrive)
     assert not _valid("ConnectionCreateRequest", mismatched)
     assert not _valid("ConnectionCreateRequest", confluence)  # its params are required
-    complete = {**confluence, "connection_provider_data": {"url": "https://a", "username": "u", "api_token": "t"}}
+    complete = {
+        **confluence,
+        "connection_provider_data": {"url": "https://a", "username": "u", "api_token": "t"},
+    }
     assert _valid("ConnectionCreateRequest", complete)
     assert not _valid("OAuthConnectionRequest", complete)  # a `credentials` type
     assert not _valid("OAuthStartRequest", started)  # redirect_uri is an http(s) URL
