@@ -143,25 +143,25 @@ class SpecSchemas:
     def validator(self, pointer: JsonPointer) -> SchemaValidator:
         return SchemaValidator(self, pointer)
 
-    def _load(self) -> None:
+    def _load(self) -> tuple[Registry[Any], FormatChecker]:
         if self._registry is None or self._format_checker is None:
             self._registry = build_registry(self.spec)
             self._format_checker = build_format_checker()
+        return self._registry, self._format_checker
 
     def resolve(self, ref: str) -> Any:
         """The schema a `$ref` of this spec points to."""
-        self._load()
-        assert self._registry is not None
-        return self._registry.resolver(base_uri=self.spec.base_uri).lookup(ref).contents
+        registry, _ = self._load()
+        return registry.resolver(base_uri=self.spec.base_uri).lookup(ref).contents
 
     def explaining_validator(self, pointer: JsonPointer) -> Draft202012Validator:
         from jsonschema import Draft202012Validator
 
-        self._load()
+        registry, format_checker = self._load()
         return Draft202012Validator(
             {"$ref": f"{self.spec.base_uri}{pointer}"},
-            registry=self._registry,
-            format_checker=self._format_checker,
+            registry=registry,
+            format_checker=format_checker,
         )
 
 
