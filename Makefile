@@ -54,4 +54,4 @@ soak: $(STAMP)
 	$(BIN)/python bench/soak.py $(SOAK_ARGS)
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info .cache tests/generators/node_modules tests/generators/generated

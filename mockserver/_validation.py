@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from referencing import Registry
 
 Location = tuple[str | int, ...]
+Resolve = Callable[[str], Any]
+"""Looks up a `$ref` of the spec (the schema it points to)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,14 +241,23 @@ class SpecSchemas:
     def validator(self, pointer: JsonPointer) -> SchemaValidator:
         return SchemaValidator(self, pointer)
 
-    def explaining_validator(self, pointer: JsonPointer) -> Draft202012Validator:
+    def _load(self) -> tuple[Registry[Any], FormatChecker]:
         if self._registry is None or self._format_checker is None:
             self._registry = build_registry(self.spec)
             self._format_checker = build_format_checker()
+        return self._registry, self._format_checker
+
+    def resolve(self, ref: str) -> Any:
+        """The schema a `$ref` of this spec points to."""
+        registry, _ = self._load()
+        return registry.resolver(base_uri=self.spec.base_uri).lookup(ref).contents
+
+    def explaining_validator(self, pointer: JsonPointer) -> Draft202012Validator:
+        registry, format_checker = self._load()
         validator: Draft202012Validator = _ecma_validator_class()(
             {"$ref": f"{self.spec.base_uri}{pointer}"},
-            registry=self._registry,
-            format_checker=self._format_checker,
+            registry=registry,
+            format_checker=format_checker,
         )
         return validator
 
@@ -296,7 +307,9 @@ class SchemaValidator:
             errors = direct
         found: dict[Location, Violation] = {}
         for error in errors:
-            for violation in violations_from_error(error, at=at, from_text=from_text):
+            for violation in violations_from_error(
+                error, at=at, from_text=from_text, resolve=self._schemas.resolve
+            ):
                 # One violation per place, as pydantic reports: the first rule that refuses it.
                 found.setdefault(violation.location, violation)
         if not found:
@@ -328,7 +341,7 @@ def _describe_choices(values: Sequence[Any]) -> str:
     return f"{', '.join(rendered[:-1])} or {rendered[-1]}"
 
 
-def _closest_branch(errors: Sequence[ValidationError]) -> list[ValidationError]:
+def _closest_branch(errors: Sequence[ValidationError], resolve: Resolve | None) -> list[ValidationError]:
     """The errors of the `anyOf`/`oneOf` branch the instance nearly matches.
 
     A branch that only refuses the instance's type loses to any other; then the branch that fails deepest
@@ -345,16 +358,18 @@ def _closest_branch(errors: Sequence[ValidationError]) -> list[ValidationError]:
 
     def rank(found: list[ValidationError]) -> tuple[bool, int, int, int]:
         wrong_type = all(e.validator == "type" and not e.relative_path for e in found)
-        return (wrong_type, -min(map(depth, found)), -_declared_before(found[0]), len(found))
+        return (wrong_type, -min(map(depth, found)), -_declared_before(found[0], resolve), len(found))
 
     return sorted(branches.values(), key=rank)[0]
 
 
-def _declared_before(error: ValidationError) -> int:
+def _declared_before(error: ValidationError, resolve: Resolve | None) -> int:
     """How many properties the failing branch declares before the one this error is about (0 if unknown)."""
     node: Any = error.parent.validator_value if error.parent is not None else None
     path = list(error.relative_schema_path)
     for index, token in enumerate(path):
+        while resolve is not None and isinstance(node, Mapping) and "$ref" in node and token not in node:
+            node = resolve(node["$ref"])  # a named variant: jsonschema's path does not show the `$ref`
         if isinstance(node, Mapping) and token == "properties" and index + 1 < len(path):
             names = list(node.get("properties", {}))
             return names.index(path[index + 1]) if path[index + 1] in names else 0
@@ -388,13 +403,15 @@ def _safe_message(message: str, instance: Any) -> str:
 
 
 def violations_from_error(
-    error: ValidationError, *, at: Location, from_text: bool = False
+    error: ValidationError, *, at: Location, from_text: bool = False, resolve: Resolve | None = None
 ) -> list[Violation]:
     """What one error says; for an `anyOf`/`oneOf`, what the branch the instance nearly matches says."""
     if error.validator in ("anyOf", "oneOf") and error.context:
         # A branch's error knows its whole path: its `absolute_path` starts at the root instance.
-        inner = sorted(_closest_branch(error.context), key=lambda e: list(map(str, e.absolute_path)))
-        return [v for e in inner for v in violations_from_error(e, at=at, from_text=from_text)]
+        inner = sorted(_closest_branch(error.context, resolve), key=lambda e: list(map(str, e.absolute_path)))
+        return [
+            v for e in inner for v in violations_from_error(e, at=at, from_text=from_text, resolve=resolve)
+        ]
     return [violation_from_error(error, at=at, from_text=from_text)]
 
 

@@ -35,18 +35,17 @@ def _schema_validator(name: str) -> Any:
     return jsonschema_rs.Draft202012Validator(root, validate_formats=True, formats=FORMATS)
 
 
-def test_provider_and_type_enums_are_the_catalogue() -> None:
-    assert SCHEMAS["ProviderId"]["enum"] == list(PROVIDERS)
-    assert SCHEMAS["ConnectionTypeId"]["enum"] == list(BY_TYPE)
+def _deref(node: dict[str, Any]) -> dict[str, Any]:
+    ref = node.get("$ref", "")
+    return SCHEMAS[ref.rsplit("/", 1)[-1]] if ref.startswith("#/components/schemas/") else node
 
 
-def _variants() -> list[dict[str, Any]]:
-    """Each variant of a connection request: the common fields, then what the connection type adds."""
+def _variants(union: str) -> list[tuple[str, dict[str, Any]]]:
+    """Each named variant of a connection request union: its schema name and its (complete) schema."""
     variants = []
-    for variant in SCHEMAS["ConnectionCreateRequest"]["oneOf"]:
-        fields, own = variant["allOf"]
-        assert fields == {"$ref": "#/components/schemas/ConnectionFields"}
-        variants.append(own)
+    for branch in SCHEMAS[union]["oneOf"]:
+        assert set(branch) == {"$ref"}, f"{union}: a variant is not a named component schema"
+        variants.append((branch["$ref"].rsplit("/", 1)[-1], _deref(branch)))
     return variants
 
 
@@ -56,20 +55,28 @@ def _param_ref(required: bool, is_url: bool) -> str:
     return "VisibleText"
 
 
-def test_one_variant_per_connection_type_with_its_provider_and_params() -> None:
-    found = []
-    for variant in _variants():
-        properties = variant["properties"]
-        data = properties.get("connection_provider_data", {})
-        found.append(
-            (
-                properties["provider_id"]["const"],
-                properties["connection_type_id"]["const"],
-                data.get("required", []),
-                {name: schema["$ref"] for name, schema in data.get("properties", {}).items()},
-            )
-        )
-    expected = [
+def _described(variant: dict[str, Any]) -> tuple[str, str, list[str], dict[str, str]]:
+    """What a variant says: its provider, its connection type, its required and all its typed params."""
+    properties = variant["properties"]
+    assert variant["required"] == ["provider_id", "connection_type_id", "connection_provider_data"]
+    assert list(properties) == ["name", "provider_id", "connection_type_id", "connection_provider_data"]
+    assert "const" not in str(variant), "generators cannot take `const` in unions: single-value `enum`s"
+    (provider,) = properties["provider_id"]["enum"]
+    (connection_type,) = properties["connection_type_id"]["enum"]
+    data = _deref(properties["connection_provider_data"])
+    assert data["additionalProperties"] is True
+    params = {
+        name: schema["$ref"]
+        for name, schema in data.get("properties", {}).items()
+        if name not in ("redirect_uri", "state")
+    }
+    return provider, connection_type, data.get("required", []), params
+
+
+def _catalogue_variants(
+    connection_type: str | None = None,
+) -> list[tuple[str, str, list[str], dict[str, str]]]:
+    return [
         (
             entry.provider_id,
             entry.connection_type_id,
@@ -80,14 +87,73 @@ def test_one_variant_per_connection_type_with_its_provider_and_params() -> None:
             },
         )
         for entry in CATALOGUE
+        if connection_type in (None, entry.connection_type)
     ]
-    assert found == expected
 
 
-def test_the_oauth_flow_admits_exactly_the_oauth2_types() -> None:
-    admitted = SCHEMAS["OAuthConnectionType"]["properties"]["connection_type_id"]["enum"]
-    assert admitted == [entry.connection_type_id for entry in CATALOGUE if entry.connection_type == OAUTH2]
+def test_the_unions_name_every_provider_and_type_first() -> None:
+    """A request naming no catalogue provider or type is told the whole list, not one variant's value."""
+    assert SCHEMAS["ProviderId"]["enum"] == list(PROVIDERS)
+    assert SCHEMAS["ConnectionTypeId"]["enum"] == list(BY_TYPE)
+    assert SCHEMAS["ConnectionCreateRequest"]["properties"] == {
+        "provider_id": {"$ref": "#/components/schemas/ProviderId"},
+        "connection_type_id": {"$ref": "#/components/schemas/ConnectionTypeId"},
+    }
+
+
+def test_one_variant_per_connection_type_with_its_provider_and_params() -> None:
+    variants = _variants("ConnectionCreateRequest")
+    assert [_described(schema) for _, schema in variants] == _catalogue_variants()
+    assert {provider for provider, *_ in _catalogue_variants()} == set(PROVIDERS)
+    assert [connection_type for _, connection_type, *_ in _catalogue_variants()] == list(BY_TYPE)
+
+
+def test_the_oauth_callback_admits_exactly_the_oauth2_types() -> None:
+    by_name = dict(_variants("ConnectionCreateRequest"))
+    oauth = _variants("OAuthConnectionRequest")
+    assert all(by_name[name] is schema for name, schema in oauth), "the callback reuses the create variants"
+    assert [_described(schema) for _, schema in oauth] == _catalogue_variants(OAUTH2)
     assert {entry.connection_type for entry in CATALOGUE} == {OAUTH2, CREDENTIALS}
+    admitted = SCHEMAS["OAuthConnectionTypeId"]["enum"]
+    assert admitted == [entry.connection_type_id for entry in CATALOGUE if entry.connection_type == OAUTH2]
+    for union in ("OAuthConnectionRequest", "OAuthStartRequest"):
+        assert SCHEMAS[union]["properties"]["connection_type_id"] == {
+            "$ref": "#/components/schemas/OAuthConnectionTypeId"
+        }
+
+
+def test_the_oauth_start_admits_the_oauth2_types_with_the_flow_settings() -> None:
+    starts = _variants("OAuthStartRequest")
+    assert [_described(schema) for _, schema in starts] == _catalogue_variants(OAUTH2)
+    for name, schema in starts:
+        settings = _deref(schema["properties"]["connection_provider_data"])["properties"]
+        assert {"redirect_uri", "state"} <= set(settings), name
+
+
+def _valid(name: str, instance: Any) -> bool:
+    return bool(_schema_validator(name).is_valid(instance))
+
+
+def test_each_union_admits_one_variant_per_request() -> None:
+    gdrive = {"provider_id": "gdrive", "connection_type_id": "gdrive", "connection_provider_data": {}}
+    mismatched = {**gdrive, "connection_type_id": "onedrive"}
+    confluence = {
+        "provider_id": "confluence",
+        "connection_type_id": "confluence",
+        "connection_provider_data": {},
+    }
+    started = {**gdrive, "connection_provider_data": {"redirect_uri": "ftp://x", "state": "s"}}
+    assert _valid("ConnectionCreateRequest", gdrive)
+    assert not _valid("ConnectionCreateRequest", mismatched)
+    assert not _valid("ConnectionCreateRequest", confluence)  # its params are required
+    complete = {
+        **confluence,
+        "connection_provider_data": {"url": "https://a", "username": "u", "api_token": "t"},
+    }
+    assert _valid("ConnectionCreateRequest", complete)
+    assert not _valid("OAuthConnectionRequest", complete)  # a `credentials` type
+    assert not _valid("OAuthStartRequest", started)  # redirect_uri is an http(s) URL
+    assert _valid("OAuthStartRequest", {**gdrive, "connection_provider_data": {"redirect_uri": None}})
 
 
 def test_the_string_rules_are_the_servers_regular_expressions() -> None:
