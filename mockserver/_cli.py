@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ._app import ALL_APIS, DEFAULT_SPEC_DIR, MockConfig, build_services, create_app, discover_apis
+from ._clock import CLOCK_MODES, ClockSettings, parse_instant
 from ._commands import add_commands, run_command
 from ._runtime import parse_latency
 from ._service import ApiService
@@ -75,6 +76,20 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="X-Mock-Session states kept; the least recently used goes first (default: 32)",
     )
+    serve.add_argument(
+        "--clock",
+        choices=CLOCK_MODES,
+        default="running",
+        help="mock time: 'running' follows the wall clock from the start time (default); 'frozen' moves "
+        "only by writes and POST /__mock/clock",
+    )
+    serve.add_argument(
+        "--start-time",
+        type=_instant,
+        default=None,
+        metavar="RFC3339",
+        help="the clock's start, e.g. 2025-12-01T09:00:00Z (default: each API's seeded start)",
+    )
     for definition in discover_apis().values():
         definition.add_arguments(serve.add_argument_group(f"{definition.name} options"))
 
@@ -87,6 +102,13 @@ def _parser() -> argparse.ArgumentParser:
 def _latency(text: str) -> tuple[int, int]:
     try:
         return parse_latency(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def _instant(text: str) -> int:
+    try:
+        return parse_instant(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from exc
 
@@ -144,6 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         cors_origins=tuple(args.cors_origins or (["*"] if loopback else [])),
         admin_token=args.admin_token,
         state_file=args.state_file,
+        clock=ClockSettings(mode=args.clock, start=args.start_time),
     )
     app = create_app(config)
     print(banner(list(app.state.services.values()), host=args.host, port=args.port), flush=True)
