@@ -89,6 +89,6 @@ def read_form(
     for file_field in sorted(files):
         sent = form.get(file_field)
         if isinstance(sent, str):
-            message_text = f"Expected UploadFile, received: {type(value)}"
+            message_text = f"Expected UploadFile, received: {type(sent)}"
             violations.append(Violation(("body", file_field), message_text, "value_error", sent))
     return form, violations
