@@ -278,6 +278,10 @@ class StackAiState:
     folders: BoundedCache = field(default_factory=lambda: BoundedCache(1024))
     resources: BoundedCache = field(default_factory=lambda: BoundedCache(2048), compare=False, repr=False)
     """Rendered resources (derived data, see `_resources.resource_json`): pages are browsed again and again."""
+    knowledge_base_files: BoundedCache = field(
+        default_factory=lambda: BoundedCache(8192), compare=False, repr=False
+    )
+    """Knowledge-base files as JSON without their status (derived data, see `knowledge_bases/_render.py`)."""
     indexes: dict[str, ConnectionIndex] = field(default_factory=dict, compare=False, repr=False)
     """Sorted views of each organization's connections, by org id (derived data, see `_index.py`)."""
 

@@ -244,10 +244,11 @@ def list_knowledge_base_children(ctx: OperationContext) -> MockResponse:
     end = offset + page_size
     connection = _connection_of(organization, kb)
     prefix = f"{folder}/" if folder else ""
+    now = state.clock.now
     data = [
         folder_json(kb, prefix + name)
         if kind == 0
-        else file_json(state, organization, kb, kb.files[prefix + name], connection)
+        else file_json(state, organization, kb, kb.files[prefix + name], connection, now)
         for kind, _, name in entries[offset:end]
     ]
     next_cursor = (

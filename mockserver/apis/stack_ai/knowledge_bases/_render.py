@@ -74,9 +74,28 @@ def file_json(
     kb: KnowledgeBase,
     file: KbFile,
     connection: Connection | None,
+    now: int | None = None,
 ) -> dict[str, Any]:
-    """A file with its status at the mock clock's now: the connection's resource, or the upload."""
-    status, indexed_at = file.status_at(state.clock.now)
+    """A file with its status at `now` (the mock clock's): the connection's resource, or the upload.
+
+    All but the status is rendered once and kept in a bounded cache. The key is all it shows: a path and
+    resource id name one file for good (an upload to a taken path gets a new resource id).
+    """
+    key = (kb.knowledge_base_id, file.resource_id, file.path)
+    static: dict[str, Any] = state.knowledge_base_files.get(
+        key, lambda: _static(state, organization, kb, file, connection)
+    )
+    status, indexed_at = file.status_at(state.clock.now if now is None else now)
+    return {**static, "indexed_at": None if indexed_at is None else iso_millis(indexed_at), "status": status}
+
+
+def _static(
+    state: StackAiState,
+    organization: Organization,
+    kb: KnowledgeBase,
+    file: KbFile,
+    connection: Connection | None,
+) -> dict[str, Any]:
     if file.node is not None and connection is not None:
         tree = tree_of(state, connection)
         base = resource_json(state, tree, tree.node(file.node), connection, organization)
@@ -85,9 +104,7 @@ def file_json(
     return {
         **base,
         "knowledge_base_id": kb.knowledge_base_id,
-        "indexed_at": None if indexed_at is None else iso_millis(indexed_at),
         "inode_id": stable_uuid("stack-ai", state.seed, "inode", kb.knowledge_base_id, file.path),
-        "status": status,
     }
 
 
