@@ -16,12 +16,11 @@ from typing import Any
 
 from ...._api import NO_BODY, MockResponse, OperationContext, Problem
 from ...._forms import UploadedFile
-from .._access import RANK, Viewer, not_found, organization_of
+from .._access import RANK, Viewer, caller, not_found, organization_of
 from .._cursor import decode_cursor, encode_cursor
 from .._rand import stable_uuid
 from .._resources import Node, Tree, resource_json, tree_of
 from .._state import Connection, Organization, StackAiState
-from .._users import MockUser
 from ._indexing import start_job
 from ._model import MAX_FILES, KbFile, KnowledgeBase
 from ._render import file_json, folder_json, knowledge_base_json
@@ -283,7 +282,7 @@ def _upload_path(requested: str, upload: UploadedFile) -> str:
 
 def upload_knowledge_base_resource(ctx: OperationContext) -> MockResponse:
     state, organization, kb, _, _ = _load(ctx, need="editor")
-    user: MockUser = ctx.principal.attributes["user"]  # type: ignore[union-attr]
+    user = caller(ctx)
     form = ctx.body
     upload = form["file"]
     assert isinstance(upload, UploadedFile)
