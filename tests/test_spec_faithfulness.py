@@ -1251,7 +1251,7 @@ def test_file_picker_documented_values() -> None:
     children = "/knowledge_bases/{knowledge_base_id}/resources/children"
     assert "STACK_VFS_VIRTUAL_DIRECTORY" in spec.operation("get", children)["description"]
     assert "400" in spec.responses("get", children)
-    assert "400" in spec.responses("delete", "/knowledge_bases/{knowledge_base_id}/resources")
+    assert "204" in spec.responses("delete", "/knowledge_bases/{knowledge_base_id}/resources")
     assert "422" in spec.responses("post", "/knowledge_bases/{knowledge_base_id}/resources")
     statuses = spec.enums(spec.child(spec.deref(spec.doc["components"]["schemas"]["Resource"]), "status"))
     assert statuses == [["resource", "parsed", "indexed", "pending", "pending_delete", "deleted", "error"]]

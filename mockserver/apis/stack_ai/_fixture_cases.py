@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from ..._fixtures import ApiCases, Call, CaseBook, GenerationError, Session, with_derived
 from ._users import USERS
+from .knowledge_bases._operations import MAX_KNOWLEDGE_BASES
 
 UNKNOWN_UUID = "00000000-0000-4000-8000-000000000000"
 NOT_AN_ID = "not-an-id"
@@ -539,10 +540,20 @@ def _file_picker(book: CaseBook) -> None:
     add("create_knowledge_base", 200, "walkthrough", "A folder and a file inside it (indexed once).")(
         lambda s: s.call("POST", "/knowledge_bases", json_body=_kb_body(s))
     )
-    add("create_knowledge_base", 400, "unknown-resource", "A resource id the connection does not have.")(
+    add("create_knowledge_base", 404, "unknown-resource", "A resource id the connection does not have.")(
         lambda s: s.call(
             "POST", "/knowledge_bases", json_body={**_kb_body(s), "connection_source_ids": ["1nope"]}
         )
+    )
+
+    def past_the_bound(s: Session) -> Call:
+        body = {"connection_id": _gdrive_connection(s), "connection_source_ids": []}
+        for _ in range(MAX_KNOWLEDGE_BASES):
+            s.expect(s.call("POST", "/knowledge_bases", json_body=body))
+        return s.call("POST", "/knowledge_bases", json_body=body)
+
+    add("create_knowledge_base", 409, "bound", f"The organization already holds {MAX_KNOWLEDGE_BASES}.")(
+        past_the_bound
     )
     add("create_knowledge_base", 404, "unknown-connection", "A connection id no connection has.")(
         lambda s: s.call("POST", "/knowledge_bases", json_body={**_kb_body(s), "connection_id": UNKNOWN_UUID})
@@ -642,7 +653,7 @@ def _file_picker(book: CaseBook) -> None:
         folder = s.get(kb_path(kb, children), resource_path="/")["data"][0]["inode_path"]["path"]
         return s.call("DELETE", kb_path(kb, resources), query={"resource_path": f"/{folder}"})
 
-    add("delete_knowledge_base_resource", 400, "folder", "For now, only files can be deleted.")(delete_folder)
+    add("delete_knowledge_base_resource", 409, "folder", "For now, only files can be deleted.")(delete_folder)
     add("delete_knowledge_base_resource", 403, "viewer", "Bob may only view this knowledge base.")(
         lambda s: (
             kb := _kb(s, org_level_role="viewer"),
@@ -666,7 +677,7 @@ def _file_picker(book: CaseBook) -> None:
 
     add(
         "upload_knowledge_base_resource",
-        400,
+        409,
         "folder-path",
         "A resource_path that is a folder's (no trailing /).",
     )(upload_on_folder)
