@@ -67,7 +67,8 @@ def _body_links(service: Any, operation: Operation) -> list[tuple[Operation, Any
 
 
 def _resolve_template(template: Any, body: Any) -> Any:
-    """A link's request body with each runtime expression in it replaced by its value."""
+    """A link's parameter or request body with each runtime expression in it replaced by its value (anything
+    else is a constant)."""
     if isinstance(template, str) and template.startswith("$response.body#"):
         return _resolve(template, body)
     if isinstance(template, dict):
@@ -171,7 +172,7 @@ def machine_for(api: str) -> type[RuleBasedStateMachine]:
 
         def _created(self, producer: Operation, body: Any) -> Created:
             links = tuple(
-                (target, tuple((name, _resolve(expr, body)) for name, expr in parameters.items()))
+                (target, tuple((name, _resolve_template(expr, body)) for name, expr in parameters.items()))
                 for target, parameters in _links(service, producer)
             )
             key = str(links[0][1][0][1])
