@@ -808,3 +808,20 @@ def test_on_a_running_clock_polling_alone_sees_files_indexed() -> None:
     wall[0] += 95  # wall time passes; nobody moves the clock
     assert {f["status"] for f in all_files(c, kb["knowledge_base_id"])} <= {"indexed", "error"}
     assert c.get("/__mock/clock").json()["apis"]["stack-ai"]["pending"] == 0  # settled by the schedule
+
+
+def test_with_a_full_schedule_indexing_still_completes_when_read() -> None:
+    from mockserver._clock import MAX_DUE
+
+    c = client()
+    kb = new_kb(c)
+    timeline = state_of(c).clock.timeline
+    far = timeline.now() + 10**15
+    for index in range(MAX_DUE - timeline.pending):
+        timeline.schedule(far, "nothing", str(index))
+    assert sync(c, kb).status_code == 200  # the job could not be scheduled: it settles when read
+    advance(c, 100)
+    shown = get(c, kb).json()
+    assert shown["last_synced_at"] is not None
+    assert shown["total_indexed_files"] + shown["total_error_files"] == shown["total_files"]
+    assert not state_of(c).organizations[ACME].knowledge_bases[kb["knowledge_base_id"]].jobs

@@ -24,7 +24,7 @@ from .._cursor import decode_cursor, encode_cursor
 from .._rand import stable_uuid
 from .._resources import Node, Tree, resource_json, tree_of
 from .._state import Connection, Organization, StackAiState
-from ._indexing import start_job
+from ._indexing import settle_due, start_job
 from ._model import MAX_FILES, KbFile, KnowledgeBase
 from ._render import file_json, folder_json, knowledge_base_json
 
@@ -65,6 +65,7 @@ def _load(
     role = viewer.role(kb) if kb is not None else None
     if kb is None or role is None:
         raise not_found(KNOWLEDGE_BASE_NOT_FOUND)
+    settle_due(kb, state.clock.now)
     if RANK[role] < RANK[need]:
         raise Problem(
             403,
