@@ -530,6 +530,22 @@ def _file_picker(book: CaseBook) -> None:
     add("sign_in", 422, "unknown-grant", "A grant type the auth service does not offer.")(
         lambda s: token(s, "magic_link", password)
     )
+
+    def signed_in(s: Session, grant_body: dict[str, Any] = password) -> dict[str, str]:
+        session = s.expect(token(s, "password", grant_body))
+        return {"Authorization": f"Bearer {session['access_token']}"}
+
+    add("get_auth_user", 200, "ok", "The user of a session, as the Supabase client's getUser() reads it.")(
+        lambda s: s.call("GET", "/auth/v1/user", anonymous=True, headers=signed_in(s))
+    )
+    add("sign_out", 204, "global", "Sign out every session of the user (their refresh tokens stop working).")(
+        lambda s: s.call("POST", "/auth/v1/logout", anonymous=True, headers=signed_in(s))
+    )
+    add("sign_out", 422, "unknown-scope", "A scope the auth service does not know.")(
+        lambda s: s.call(
+            "POST", "/auth/v1/logout", anonymous=True, headers=signed_in(s), query={"scope": "all"}
+        )
+    )
     add("get_current_organization", 200, "ok", "Alice's organization.")(
         lambda s: s.call("GET", "/organizations/me/current")
     )

@@ -230,8 +230,8 @@ class AuthStore:
 
     issued: int = 0
     """Sessions issued so far; derives the next tokens."""
-    refresh_tokens: OrderedDict[str, str] = field(default_factory=OrderedDict)
-    """Live refresh tokens, oldest first, with the id of the user each belongs to."""
+    refresh_tokens: OrderedDict[str, tuple[str, str]] = field(default_factory=OrderedDict)
+    """Live refresh tokens, oldest first, with the user and the session each belongs to."""
 
 
 @dataclass(slots=True)
