@@ -13,6 +13,7 @@ from mockserver.apis.stack_ai._state import MAX_REFRESH_TOKENS
 from mockserver.apis.stack_ai._users import verified_claims
 
 TOKEN = "/auth/v1/token"
+CLIENT = client()
 
 
 def sign_in(c: Any, user: str = "alice", password: str | None = None) -> Any:
@@ -114,9 +115,6 @@ def test_an_unknown_grant_type_is_a_422_naming_the_query_field(grant: str) -> No
     response = CLIENT.post(TOKEN, params={"grant_type": grant}, json={"email": ALICE.email, "password": "x"})
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["query", "grant_type"]
-
-
-CLIENT = client()
 
 
 def test_refresh_tokens_are_bounded_and_in_snapshots() -> None:
