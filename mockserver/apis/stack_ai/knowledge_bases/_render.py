@@ -78,15 +78,32 @@ def file_json(
 ) -> dict[str, Any]:
     """A file with its status at `now` (the mock clock's): the connection's resource, or the upload.
 
-    All but the status is rendered once and kept in a bounded cache. The key is all it shows: a path and
-    resource id name one file for good (an upload to a taken path gets a new resource id).
+    Rendered once per status and kept in a bounded cache (a file has at most four: `resource`, `pending`,
+    `parsed`, then its outcome). The key is all it shows: a path and resource id name one file for good (an
+    upload to a taken path gets a new resource id), and the status with its `indexed_at`.
     """
-    key = (kb.knowledge_base_id, file.resource_id, file.path)
-    static: dict[str, Any] = state.knowledge_base_files.get(
-        key, lambda: _static(state, organization, kb, file, connection)
-    )
     status, indexed_at = file.status_at(state.clock.now if now is None else now)
-    return {**static, "indexed_at": None if indexed_at is None else iso_millis(indexed_at), "status": status}
+    key = (kb.knowledge_base_id, file.resource_id, file.path, status, indexed_at)
+    rendered: dict[str, Any] = state.knowledge_base_files.get(
+        key, lambda: _rendered(state, organization, kb, file, connection, status, indexed_at)
+    )
+    return rendered
+
+
+def _rendered(
+    state: StackAiState,
+    organization: Organization,
+    kb: KnowledgeBase,
+    file: KbFile,
+    connection: Connection | None,
+    status: str,
+    indexed_at: int | None,
+) -> dict[str, Any]:
+    return {
+        **_static(state, organization, kb, file, connection),
+        "indexed_at": None if indexed_at is None else iso_millis(indexed_at),
+        "status": status,
+    }
 
 
 def _static(
