@@ -4,7 +4,8 @@ A snapshot is plain JSON, `{"version": 1, ...}`, holding everything a response c
 
 - `seed`: the exporting server's seed. Resource trees, resource ids, cursors and the next ids and tokens
   derive from it, so a snapshot imports only into a server running the same seed;
-- `clock`: the deterministic clock (`now`, and `draws`, the position of its seeded random stream);
+- `clock`: the mock clock (`now`, `due`: the engine's schedule of due work, and `draws`, the position of
+  the seeded random stream of write steps);
 - `created`: connections created through the API (derives the next connection id);
 - `organizations`: in order, each with its members, groups and connections (in creation order), the
   connections with their RBAC grants, health and resource-tree size;
@@ -15,9 +16,8 @@ are not masked (a restored mock must keep working with them): treat a state file
 `provider_data` is JSON text rather than an object so that its key order (the order of
 `connection_provider_data` in responses) survives writers that sort keys, as the state file does.
 
-Not kept: the resource-folder cache (derived data). OAuth lifetimes are real elapsed time (monotonic
-clock): the snapshot stores each request's and code's age in seconds, and they pause while the state
-is not loaded (between export and import).
+Not kept: the resource-folder cache (derived data). OAuth lifetimes run on the mock clock: the snapshot
+stores each request's and code's age in seconds at the exported `clock.now`, and their expiry in `due`.
 """
 
 from __future__ import annotations
@@ -30,11 +30,15 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..._clock import FROZEN, ClockSettings, Timeline, format_instant
 from ._catalogue import BY_TYPE, OAUTH2
 from ._rand import MAX_DRAWS, Rand
+from ._schedule import attach_handlers
 from ._state import (
+    MAX_REFRESH_TOKENS,
     ROLES,
     AuthorizationCode,
+    AuthStore,
     Clock,
     Connection,
     Group,
@@ -47,14 +51,24 @@ from ._state import (
     to_micros,
 )
 from ._users import ORGANIZATIONS, USERS, MockUser, organization_id
+from .knowledge_bases._snapshot import export_knowledge_bases, import_knowledge_bases
 
 VERSION = 1
 TREE_SIZES = ("small", "medium", "large")
 MAX_COUNT = 2**53
 """Largest counter accepted (the largest integer every JSON reader keeps exact)."""
 
-_TOP_KEYS = ("version", "seed", "clock", "created", "organizations", "oauth")
-_ORG_KEYS = ("org_id", "name", "domain", "members", "groups", "connections")
+_TOP_KEYS = (
+    "version",
+    "seed",
+    "clock",
+    "created",
+    "organizations",
+    "oauth",
+    "auth",
+    "knowledge_bases_created",
+)
+_ORG_KEYS = ("org_id", "name", "domain", "members", "groups", "connections", "knowledge_bases")
 _MEMBER_KEYS = (
     "user_id",
     "email",
@@ -113,11 +127,12 @@ _MOCK_USERS = {user.user_id: user for user in USERS}
 
 
 def export_snapshot(state: StackAiState) -> dict[str, Any]:
-    now = state.monotonic()
+    now = state.clock.now
+    timeline = state.clock.timeline.export()
     return {
         "version": VERSION,
         "seed": state.seed,
-        "clock": {"now": iso(state.clock.now), "draws": state.clock.rand.drawn},
+        "clock": {"now": iso(now), "due": timeline["due"], "draws": state.clock.rand.drawn},
         "created": state.created,
         "organizations": [_export_organization(org) for org in state.organizations.values()],
         "oauth": {
@@ -125,6 +140,14 @@ def export_snapshot(state: StackAiState) -> dict[str, Any]:
             "pending": [_export_pending(p, now) for p in state.oauth.pending.values()],
             "codes": [_export_code(c, now) for c in state.oauth.codes.values()],
         },
+        "auth": {
+            "issued": state.auth.issued,
+            "refresh_tokens": [
+                [token, user_id, session_id]
+                for token, (user_id, session_id) in state.auth.refresh_tokens.items()
+            ],
+        },
+        "knowledge_bases_created": state.knowledge_bases_created,
     }
 
 
@@ -150,6 +173,7 @@ def _export_organization(organization: Organization) -> dict[str, Any]:
             for g in organization.groups.values()
         ],
         "connections": [_export_connection(c) for c in organization.connections.values()],
+        "knowledge_bases": export_knowledge_bases(organization),
     }
 
 
@@ -174,7 +198,7 @@ def _export_connection(connection: Connection) -> dict[str, Any]:
     }
 
 
-def _export_pending(pending: PendingAuthorization, now: float) -> dict[str, Any]:
+def _export_pending(pending: PendingAuthorization, now: int) -> dict[str, Any]:
     return {
         "request_id": pending.request_id,
         "user_id": pending.user_id,
@@ -185,12 +209,12 @@ def _export_pending(pending: PendingAuthorization, now: float) -> dict[str, Any]
         "name": pending.name,
         "redirect_uri": pending.redirect_uri,
         "state": pending.state,
-        "age_seconds": max(0.0, now - pending.started),
+        "age_seconds": max(0, now - pending.started) / 1_000_000,
         "answered": pending.answered,
     }
 
 
-def _export_code(code: AuthorizationCode, now: float) -> dict[str, Any]:
+def _export_code(code: AuthorizationCode, now: int) -> dict[str, Any]:
     return {
         "code": code.code,
         "request_id": code.request_id,
@@ -198,7 +222,7 @@ def _export_code(code: AuthorizationCode, now: float) -> dict[str, Any]:
         "org_id": code.org_id,
         "provider_id": code.provider_id,
         "connection_type_id": code.connection_type_id,
-        "age_seconds": max(0.0, now - code.issued),
+        "age_seconds": max(0, now - code.issued) / 1_000_000,
         "used": code.used,
     }
 
@@ -332,7 +356,7 @@ def _unique(ids: list[str], where: str) -> None:
 # ---------------------------------------------------------------- import
 
 
-def import_snapshot(snapshot: Any, *, seed: int) -> StackAiState:
+def import_snapshot(snapshot: Any, *, seed: int, clock_settings: ClockSettings = FROZEN) -> StackAiState:
     """A fresh state from `export_snapshot`'s output; `ValueError` names the first thing that is wrong."""
     top = _object(snapshot, "the snapshot", _TOP_KEYS)
     version = top["version"]
@@ -347,15 +371,43 @@ def import_snapshot(snapshot: Any, *, seed: int) -> StackAiState:
             "(resource trees, ids and cursors derive from the seed): start the server with "
             f'--seed {exported_seed}, or POST /__mock/reset {{"seed": {exported_seed}}} first'
         )
-    clock_data = _object(top["clock"], "clock", ("now", "draws"))
+    clock_data = _object(top["clock"], "clock", ("now", "due", "draws"))
     rand = Rand.of("stack-ai", seed, "clock")
     rand.skip_to(_count(clock_data["draws"], "clock.draws", MAX_DRAWS))
-    clock = Clock(_time(clock_data["now"], "clock.now"), rand)
+    now = _time(clock_data["now"], "clock.now")
+    timeline = Timeline.restore(
+        {"now": format_instant(now), "due": clock_data["due"]}, settings=clock_settings
+    )
+    clock = Clock(timeline, rand)
     created = _count(top["created"], "created")
     organizations = _organizations(_list(top["organizations"], "organizations"))
     state = StackAiState(seed=seed, organizations=organizations, clock=clock, created=created)
-    state.oauth = _oauth(top["oauth"], state.monotonic())
+    state.oauth = _oauth(top["oauth"], now)
+    state.auth = _auth(top["auth"])
+    state.knowledge_bases_created = _count(top["knowledge_bases_created"], "knowledge_bases_created")
+    for index, organization in enumerate(organizations.values()):
+        where = f"organizations[{index}].knowledge_bases"
+        import_knowledge_bases(state, organization, top["organizations"][index]["knowledge_bases"], where)
+    attach_handlers(state)
     return state
+
+
+def _auth(value: Any) -> AuthStore:
+    data = _object(value, "auth", ("issued", "refresh_tokens"))
+    store = AuthStore(issued=_count(data["issued"], "auth.issued"))
+    tokens = _list(data["refresh_tokens"], "auth.refresh_tokens")
+    if len(tokens) > MAX_REFRESH_TOKENS:
+        raise ValueError(f"auth.refresh_tokens: at most {MAX_REFRESH_TOKENS}")
+    for index, pair in enumerate(tokens):
+        where = f"auth.refresh_tokens[{index}]"
+        if not isinstance(pair, list) or len(pair) != 3:
+            raise ValueError(f"{where} must be [refresh token, user id, session id]")
+        token = _string(pair[0], where, empty=False)
+        user_id = _uuid(pair[1], f"{where}[1]")
+        if user_id not in _MOCK_USERS:
+            raise ValueError(f"{where}[1]: {user_id} is not a mock user")
+        store.refresh_tokens[token] = (user_id, _uuid(pair[2], f"{where}[2]"))
+    return store
 
 
 def _organizations(items: list[Any]) -> dict[str, Organization]:
@@ -565,7 +617,7 @@ def _oauth_type(data: Mapping[str, Any], where: str) -> str:
     return type_id
 
 
-def _oauth(value: Any, now: float) -> OAuthStore:
+def _oauth(value: Any, now: int) -> OAuthStore:
     data = _object(value, "oauth", ("issued", "pending", "codes"))
     store = OAuthStore(issued=_count(data["issued"], "oauth.issued"))
     for index, item in enumerate(_list(data["pending"], "oauth.pending")):
@@ -588,7 +640,7 @@ def _oauth(value: Any, now: float) -> OAuthStore:
             name=_optional_string(fields["name"], f"{where}.name"),
             redirect_uri=_url(fields["redirect_uri"], f"{where}.redirect_uri"),
             state=_string(fields["state"], f"{where}.state"),
-            started=now - _seconds(fields["age_seconds"], f"{where}.age_seconds"),
+            started=now - round(_seconds(fields["age_seconds"], f"{where}.age_seconds") * 1_000_000),
             answered=_bool(fields["answered"], f"{where}.answered"),
         )
     for index, item in enumerate(_list(data["codes"], "oauth.codes")):
@@ -616,7 +668,7 @@ def _oauth(value: Any, now: float) -> OAuthStore:
             org_id=user.org_id,
             provider_id=pending.provider_id,
             connection_type_id=type_id,
-            issued=now - _seconds(fields["age_seconds"], f"{where}.age_seconds"),
+            issued=now - round(_seconds(fields["age_seconds"], f"{where}.age_seconds") * 1_000_000),
             used=_bool(fields["used"], f"{where}.used"),
         )
     return store
