@@ -86,6 +86,10 @@ class OperationContext:
     base_url: str
     raw_headers: Mapping[str, str] = field(default_factory=dict)
     client_host: str = ""
+    raw_body: bytes = b""
+    """The request body exactly as received (what a signature is computed over)."""
+    raw_query: tuple[tuple[str, str], ...] = ()
+    """Every query pair as sent, declared by the spec or not, in order."""
 
 
 Behaviour = Callable[[OperationContext], "MockResponse | Problem"]
@@ -162,7 +166,8 @@ class ApiDefinition:
     def extra_routes(self, get_state: Callable[[], Any]) -> Sequence[BaseRoute]:
         """Starlette routes outside the spec (an OAuth consent page, say), relative to the API's mount path.
 
-        They are matched before the spec's operations and are neither validated nor authenticated.
+        They are matched before the spec's operations and are neither validated nor authenticated. A
+        `WebSocketRoute` here is how an API serves a WebSocket (the engine passes upgrades only to these).
         """
         return ()
 

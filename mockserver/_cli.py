@@ -153,8 +153,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"serve: {exc}", file=sys.stderr)
         return 2
     print(banner(list(app.state.services.values()), host=args.host, port=args.port), flush=True)
-    # No WebSocket routes: `ws="none"` spares loading the websockets package (~25 ms of the start).
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, ws="none")
+    # Without WebSocket routes `ws="none"` spares loading the websockets package (~25 ms of the start).
+    ws = "auto" if any(s.serves_websockets for s in app.state.services.values()) else "none"
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, ws=ws)
     return 0
 
 

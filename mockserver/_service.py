@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qsl
 
-from starlette.routing import BaseRoute, Match
+from starlette.routing import BaseRoute, Match, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 
 from ._api import NO_BODY, ApiDefinition, MockResponse, OperationContext, Principal, Problem, Reason
@@ -140,6 +140,11 @@ class ApiService:
     def operations(self) -> dict[str, CompiledOperation]:
         return self._operations
 
+    @property
+    def serves_websockets(self) -> bool:
+        """Whether the API declared a WebSocket route (the server must then take upgrades)."""
+        return any(isinstance(route, WebSocketRoute) for route, _ in self._extra_routes)
+
     # ------------------------------------------------------------------ ASGI
 
     def extra_route_for(self, scope: Scope) -> tuple[BaseRoute, Scope] | None:
@@ -262,6 +267,7 @@ class ApiService:
         values, violations = compiled.parameters.read(raw)
         violations += compiled.check_parameters(values)
         body: Any = NO_BODY
+        payload = b""
         if compiled.body is not None:
             try:
                 payload = await _read_payload(receive)
@@ -286,6 +292,8 @@ class ApiService:
             base_url=f"{scope.get('scheme', 'http')}://{host}{self.mount_path}",
             raw_headers=raw.headers,
             client_host=(scope.get("client") or ("", 0))[0],
+            raw_body=payload,
+            raw_query=tuple(exchange.query),
         )
 
     def validation_problem(self, violations: list[Violation]) -> Problem:

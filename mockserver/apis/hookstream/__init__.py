@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
+from starlette.routing import BaseRoute
+
 from ..._api import ApiDefinition, Behaviour, Credential, MockResponse, Principal, Problem, Reason
 from ..._spec import SecurityScheme
-from . import _connections, _destinations, _ingest, _sources
+from . import _connections, _destinations, _events, _ingest, _sources
 from ._errors import describe_all
 from ._keys import API_KEY_FORMAT, API_KEYS, BY_KEY, BY_SESSION
 from ._ratelimit import rate_limit_argument
 from ._snapshot import export_store, import_store
 from ._state import ANONYMOUS, RATE_LIMITED, HookstreamState, new_state
+from ._stream import stream_routes
 
 __all__ = ["API", "HookstreamApi", "HookstreamState"]
 
@@ -81,6 +84,9 @@ class HookstreamApi(ApiDefinition):
         state.requests_served = served
         return state
 
+    def extra_routes(self, get_state: Callable[[], Any]) -> Sequence[BaseRoute]:
+        return stream_routes(lambda: get_state().stream)
+
     def fixture_cases(self) -> Any:
         from ._fixture_cases import cases  # imported late: it builds on the engine's fixture runner
 
@@ -105,6 +111,12 @@ class HookstreamApi(ApiDefinition):
             "updateDestination": _destinations.update_destination,
             "deleteDestination": _destinations.delete_destination,
             "ingestEvent": _ingest.ingest_event,
+            "ingestEventGet": _ingest.ingest_event,
+            "ingestEventPut": _ingest.ingest_event,
+            "ingestEventPatch": _ingest.ingest_event,
+            "ingestEventDelete": _ingest.ingest_event,
+            "listEvents": _events.list_events,
+            "getEvent": _events.get_event,
             "getHealth": _ingest.get_health,
         }
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..._api import Behaviour, MockResponse, OperationContext, Problem
@@ -12,6 +12,7 @@ from ..._generate import stable_seed
 from ._ratelimit import RateLimit, RateLimiter, parse_rate_limit
 from ._seed import populate
 from ._store import Store
+from ._stream import EventStream
 
 RATE_LIMITED = "rate_limited"
 ANONYMOUS = "anonymous"
@@ -24,6 +25,7 @@ class HookstreamState:
     limiter: RateLimiter
     destination_limit: int | None = None
     requests_served: int = 0
+    stream: EventStream = field(default_factory=EventStream)
 
     def next_request_id(self) -> str:
         self.requests_served += 1

@@ -1,0 +1,167 @@
+"""`GET /ws`: the live stream. A WebSocket client subscribes to `events` or `events:<source_id>` and gets an
+`{"type": "event", "channel", "data"}` frame for each event stored afterwards.
+
+Bounds: at most `MAX_SUBSCRIBERS` open streams per state (more are closed with 1013, try again later),
+and `QUEUE_FRAMES` frames waiting per client (a client that falls behind loses its oldest frames).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from ..._jsontext import decode_json
+from ._event_log import StoredEvent
+from ._event_view import event_item
+from ._keys import API_KEY_FORMAT, BY_KEY, BY_SESSION, ApiKey
+from ._store import Store
+
+__all__ = ["MAX_SUBSCRIBERS", "QUEUE_FRAMES", "EventStream", "stream_routes"]
+
+MAX_SUBSCRIBERS = 64
+QUEUE_FRAMES = 256
+SESSION_COOKIE = "better-auth.session_token"
+_CHANNELS = ("events",)
+
+
+@dataclass(eq=False, slots=True)
+class Subscriber:
+    org_id: str
+    channels: set[str] = field(default_factory=set)
+    queue: asyncio.Queue[dict[str, Any]] = field(default_factory=lambda: asyncio.Queue(QUEUE_FRAMES))
+    dropped: int = 0
+
+    def wants(self, event: StoredEvent) -> Iterator[str]:
+        for channel in ("events", f"events:{event.source_id}"):
+            if channel in self.channels:
+                yield channel
+
+    def offer(self, frame: dict[str, Any]) -> None:
+        if self.queue.full():
+            self.queue.get_nowait()
+            self.dropped += 1
+        self.queue.put_nowait(frame)
+
+
+class EventStream:
+    """The open live streams of one state; ingest publishes every stored event here."""
+
+    def __init__(self) -> None:
+        self._subscribers: set[Subscriber] = set()
+
+    def __len__(self) -> int:
+        return len(self._subscribers)
+
+    def join(self, org_id: str) -> Subscriber | None:
+        if len(self._subscribers) >= MAX_SUBSCRIBERS:
+            return None
+        subscriber = Subscriber(org_id)
+        self._subscribers.add(subscriber)
+        return subscriber
+
+    def leave(self, subscriber: Subscriber) -> None:
+        self._subscribers.discard(subscriber)
+
+    def publish(self, event: StoredEvent, store: Store) -> None:
+        if not self._subscribers:
+            return
+        data: dict[str, Any] | None = None
+        for subscriber in self._subscribers:
+            if subscriber.org_id != event.org_id:
+                continue
+            for channel in subscriber.wants(event):
+                data = data if data is not None else event_item(event, store)
+                subscriber.offer({"type": "event", "channel": channel, "data": data})
+
+
+def _api_key(websocket: WebSocket) -> ApiKey | None:
+    token = websocket.query_params.get("token", "")
+    if token:
+        return BY_KEY.get(token) if API_KEY_FORMAT.match(token) else None
+    cookie = websocket.cookies.get(SESSION_COOKIE, "")
+    return BY_SESSION.get(cookie) if cookie else None
+
+
+def _channel_error(channel: Any) -> str | None:
+    if not isinstance(channel, str):
+        return "channel must be a string: events or events:<source_id>"
+    name, _, source_id = channel.partition(":")
+    if name not in _CHANNELS or (":" in channel and not source_id):
+        return f"unknown channel {channel[:80]!r}: subscribe to events or events:<source_id>"
+    return None
+
+
+async def _serve(websocket: WebSocket, stream: EventStream) -> None:
+    api_key = _api_key(websocket)
+    if api_key is None:
+        await websocket.close(code=1008, reason="Invalid API key")
+        return
+    org_id = api_key.environment.org_id
+    subscriber = stream.join(org_id)
+    if subscriber is None:
+        await websocket.close(code=1013, reason=f"At most {MAX_SUBSCRIBERS} live streams at once")
+        return
+    await websocket.accept()
+    try:
+        await websocket.send_json(
+            {"type": "welcome", "org_id": org_id, "channels": ["events", "events:<source_id>"]}
+        )
+        sender = asyncio.create_task(_forward(websocket, subscriber))
+        try:
+            await _listen(websocket, subscriber)
+        finally:
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await sender
+    except WebSocketDisconnect:
+        pass
+    finally:
+        stream.leave(subscriber)
+
+
+async def _forward(websocket: WebSocket, subscriber: Subscriber) -> None:
+    while True:
+        frame = await subscriber.queue.get()
+        await websocket.send_json(frame)
+
+
+async def _listen(websocket: WebSocket, subscriber: Subscriber) -> None:
+    while True:
+        text = await websocket.receive_text()
+        try:
+            message = decode_json(text)
+        except ValueError:
+            await websocket.send_json({"type": "error", "error": "Messages must be JSON objects"})
+            continue
+        kind = message.get("type") if isinstance(message, dict) else None
+        if kind not in ("subscribe", "unsubscribe", "ping"):
+            await websocket.send_json(
+                {"type": "error", "error": "type must be one of subscribe, unsubscribe, ping"}
+            )
+            continue
+        if kind == "ping":
+            await websocket.send_json({"type": "pong"})
+            continue
+        channel = message.get("channel")
+        problem = _channel_error(channel)
+        if problem is not None:
+            await websocket.send_json({"type": "error", "error": problem})
+            continue
+        if kind == "subscribe":
+            subscriber.channels.add(channel)
+        else:
+            subscriber.channels.discard(channel)
+        await websocket.send_json({"type": f"{kind}d", "channel": channel})
+
+
+def stream_routes(get_stream: Callable[[], EventStream]) -> list[WebSocketRoute]:
+    async def endpoint(websocket: WebSocket) -> None:
+        await _serve(websocket, get_stream())
+
+    return [WebSocketRoute("/ws", endpoint)]
