@@ -9,6 +9,7 @@ from typing import Any
 
 from ..._api import Behaviour, MockResponse, OperationContext, Problem
 from ..._generate import stable_seed
+from ._event_log import DEFAULT_RETENTION, EventLog
 from ._ratelimit import RateLimit, RateLimiter, parse_rate_limit
 from ._seed import populate
 from ._store import Store
@@ -54,12 +55,22 @@ def read_destination_limit(value: Any) -> int | None:
     return value
 
 
+def read_event_retention(value: Any) -> int:
+    if value is None:
+        return DEFAULT_RETENTION
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"invalid event retention {value!r}: expected a positive integer")
+    return value
+
+
 def new_state(seed: int, options: Mapping[str, Any], *, store: Store | None = None) -> HookstreamState:
     """A state from the options, with `store` (restored from a snapshot) or a freshly seeded one."""
     rate = read_rate_limit(options.get("rate_limit"))
     limiter = RateLimiter(rate, enforce=True) if rate is not None else RateLimiter()
     if store is None:
-        store = Store(seed=seed)
+        store = Store(
+            seed=seed, events=EventLog(retention=read_event_retention(options.get("event_retention")))
+        )
         populate(store)
     return HookstreamState(
         seed=seed,
