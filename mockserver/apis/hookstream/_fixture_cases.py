@@ -2,14 +2,17 @@
 
 Besides the derived 401, 415 and 429 (`--rate-limit 1/60`): an id that is not 32 hex characters or a bad
 body or query (400), an id nothing has (404), a taken slug or a source or destination still in use (409), the
-plan limit of `--destination-limit 1` (403).
+plan limit of `--destination-limit 1` (403), a forged signature at ingest (401) and a denied sender (403).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from typing import Any
 
-from ..._fixtures import ApiCases, CaseBook, GenerationError, Session, with_derived
+from ..._exchange import Body
+from ..._fixtures import ApiCases, Call, CaseBook, GenerationError, Session, with_derived
 from ..._service import ApiService
 
 UNKNOWN_HEX_ID = "0" * 32
@@ -42,6 +45,42 @@ def _unused(s: Session, collection: str, body: dict[str, Any]) -> str:
 
 def _used(s: Session, field: str) -> str:
     return str(_items(s, "connections")[0][field])
+
+
+FIXTURE_SECRET = "fixture-signing-secret"
+
+
+def _hex_hmac(secret: str, body: bytes) -> str:
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def _verifying_source(s: Session) -> str:
+    """A new GitHub source with a known secret and one connection, so a signed event is routed."""
+    body = {"name": "GitHub fixtures", "slug": "github-fixtures", "template": "github"}
+    source_id = _unused(s, "sources", {**body, "verification_secret": FIXTURE_SECRET})
+    connection = {
+        "source_id": source_id,
+        "destination_id": _first_id(s, "destinations", "destinations"),
+        "name": "Pushes",
+    }
+    s.expect(s.call("POST", "/v1/connections", json_body=connection), 201)
+    return source_id
+
+
+def _plain_source(s: Session) -> str:
+    return _unused(s, "sources", {"name": "Plain callbacks", "slug": "plain-callbacks"})
+
+
+def _denying_source(s: Session) -> str:
+    body = {"name": "Partner feed", "slug": "partner-feed", "ip_denylist": ["203.0.113.0/24"]}
+    return _unused(s, "sources", body)
+
+
+def _forged_event(s: Session) -> str:
+    source_id = _verifying_source(s)
+    forged = {"Content-Type": "application/json", "X-Hub-Signature-256": "sha256=" + "0" * 64}
+    s.expect(s.call("POST", f"/v1/ingest/{source_id}", anonymous=True, headers=forged, content=b"{}"), 401)
+    return _first_id(s, "events", "events")
 
 
 def _freeze_rate_limit_clock(service: ApiService) -> None:
@@ -249,8 +288,28 @@ def _explicit() -> CaseBook:
         lambda s: s.call("GET", "/v1/health", anonymous=True)
     )
     event = {"type": "order.paid", "amount": 42}
-    add("ingestEvent", 200, "ok", "An event routed through the source's connections (no authentication).")(
-        lambda s: s.call("POST", f"/v1/ingest/{_used(s, 'source_id')}", anonymous=True, json_body=event)
+    raw_event = Body("json", event).to_bytes()
+
+    def signed(s: Session, *, signature: str | None = None) -> Call:
+        source_id = _verifying_source(s)
+        value = signature if signature is not None else "sha256=" + _hex_hmac(FIXTURE_SECRET, raw_event)
+        headers = {"Content-Type": "application/json", "X-Hub-Signature-256": value, "X-GitHub-Event": "push"}
+        return s.call("POST", f"/v1/ingest/{source_id}", anonymous=True, headers=headers, content=raw_event)
+
+    add("ingestEvent", 200, "ok", "A GitHub-signed event, verified and routed (no authentication).")(signed)
+    add("ingestEvent", 401, "bad-signature", "A signature made with another secret: stored as failed.")(
+        lambda s: signed(s, signature="sha256=" + _hex_hmac("another-secret", raw_event))
+    )
+    add(
+        "ingestEvent", 403, "ip-denied", "A sender on the source's ip_denylist (an address in a CIDR range)."
+    )(
+        lambda s: s.call(
+            "POST",
+            f"/v1/ingest/{_denying_source(s)}",
+            anonymous=True,
+            json_body=event,
+            headers={"X-Forwarded-For": "203.0.113.7"},
+        )
     )
     add("ingestEvent", 400, "invalid-id", "A source id that is not 32 lowercase hex characters.")(
         lambda s: s.call("POST", f"/v1/ingest/{NOT_AN_ID}", anonymous=True, json_body=event)
@@ -258,6 +317,39 @@ def _explicit() -> CaseBook:
     add("ingestEvent", 404, "unknown-source", "A source id nothing has.")(
         lambda s: s.call("POST", f"/v1/ingest/{UNKNOWN_HEX_ID}", anonymous=True, json_body=event)
     )
+    for method, operation_id in (
+        ("GET", "ingestEventGet"),
+        ("PUT", "ingestEventPut"),
+        ("PATCH", "ingestEventPatch"),
+        ("DELETE", "ingestEventDelete"),
+    ):
+        body: Any = {"json_body": event} if method != "GET" else {"query": {"event": "ping"}}
+        add(operation_id, 200, "ok", f"A {method} to a source that does not verify signatures.")(
+            lambda s, method=method, body=body: s.call(
+                method, f"/v1/ingest/{_plain_source(s)}", anonymous=True, **body
+            )
+        )
+        add(operation_id, 404, "unknown-source", "A source id nothing has.")(
+            lambda s, method=method: s.call(method, f"/v1/ingest/{UNKNOWN_HEX_ID}", anonymous=True)
+        )
+
+    # ------------------------------------------------ events
+    add("listEvents", 200, "ok", "The newest events of the organization, five to a page.")(
+        lambda s: s.call("GET", "/v1/events", query={"limit": 5})
+    )
+    add("listEvents", 200, "failed-verifications", "Only the events whose signature check failed.")(
+        lambda s: s.call("GET", "/v1/events", query={"verification_status": "failed", "limit": 3})
+    )
+    add("listEvents", 400, "limit-too-large", "A limit above 100.")(
+        lambda s: s.call("GET", "/v1/events", query={"limit": 500})
+    )
+    add("getEvent", 200, "ok", "The newest event, with its headers and payload.")(
+        lambda s: s.call("GET", f"/v1/events/{_first_id(s, 'events', 'events')}")
+    )
+    add("getEvent", 200, "failed-verification", "An event stored after a forged signature (401 at ingest).")(
+        lambda s: s.call("GET", f"/v1/events/{_forged_event(s)}")
+    )
+    by_id("getEvent", "GET", "events")
     return book
 
 
