@@ -39,12 +39,15 @@ def _moment(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
+def _field_equals(name: str, wanted: Any) -> Predicate:
+    return lambda event: bool(getattr(event, name) == wanted)
+
+
 def _predicate(query: Mapping[str, Any]) -> Predicate | None:
     checks: list[Predicate] = []
     for name in ("status", "verification_status", "dedup_status", "method"):
         if name in query:
-            wanted = query[name]
-            checks.append(lambda event, name=name, wanted=wanted: getattr(event, name) == wanted)
+            checks.append(_field_equals(name, query[name]))
     if query.get("search"):
         needle = str(query["search"]).casefold()
         checks.append(lambda event: needle in event.body.casefold())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from typing import Any
 
 from ..._exchange import Body
@@ -69,6 +70,20 @@ def _verifying_source(s: Session) -> str:
 
 def _plain_source(s: Session) -> str:
     return _unused(s, "sources", {"name": "Plain callbacks", "slug": "plain-callbacks"})
+
+
+def _plain_ingest(method: str, event: dict[str, Any]) -> Callable[[Session], Call]:
+    def build(s: Session) -> Call:
+        path = f"/v1/ingest/{_plain_source(s)}"
+        if method == "GET":
+            return s.call(method, path, anonymous=True, query={"event": "ping"})
+        return s.call(method, path, anonymous=True, json_body=event)
+
+    return build
+
+
+def _unknown_ingest(method: str) -> Callable[[Session], Call]:
+    return lambda s: s.call(method, f"/v1/ingest/{UNKNOWN_HEX_ID}", anonymous=True)
 
 
 def _denying_source(s: Session) -> str:
@@ -323,15 +338,10 @@ def _explicit() -> CaseBook:
         ("PATCH", "ingestEventPatch"),
         ("DELETE", "ingestEventDelete"),
     ):
-        body: Any = {"json_body": event} if method != "GET" else {"query": {"event": "ping"}}
         add(operation_id, 200, "ok", f"A {method} to a source that does not verify signatures.")(
-            lambda s, method=method, body=body: s.call(
-                method, f"/v1/ingest/{_plain_source(s)}", anonymous=True, **body
-            )
+            _plain_ingest(method, event)
         )
-        add(operation_id, 404, "unknown-source", "A source id nothing has.")(
-            lambda s, method=method: s.call(method, f"/v1/ingest/{UNKNOWN_HEX_ID}", anonymous=True)
-        )
+        add(operation_id, 404, "unknown-source", "A source id nothing has.")(_unknown_ingest(method))
 
     # ------------------------------------------------ events
     add("listEvents", 200, "ok", "The newest events of the organization, five to a page.")(
