@@ -72,18 +72,28 @@ def _plain_source(s: Session) -> str:
     return _unused(s, "sources", {"name": "Plain callbacks", "slug": "plain-callbacks"})
 
 
-def _plain_ingest(method: str, event: dict[str, Any]) -> Callable[[Session], Call]:
+def _ingest(
+    method: str,
+    event: dict[str, Any],
+    *,
+    source: Callable[[Session], str],
+    signature: bool = False,
+    secret: str = FIXTURE_SECRET,
+    headers: dict[str, str] | None = None,
+) -> Callable[[Session], Call]:
+    """An ingest request: JSON `event` as the body (a GET carries `?event=ping` instead), signed as GitHub
+    signs it when `signature` is set."""
+
     def build(s: Session) -> Call:
-        path = f"/v1/ingest/{_plain_source(s)}"
-        if method == "GET":
-            return s.call(method, path, anonymous=True, query={"event": "ping"})
-        return s.call(method, path, anonymous=True, json_body=event)
+        path = f"/v1/ingest/{source(s)}"
+        body = b"" if method == "GET" else Body("json", event).to_bytes()
+        sent = {} if method == "GET" else {"Content-Type": "application/json"}
+        if signature:
+            sent |= {"X-Hub-Signature-256": "sha256=" + _hex_hmac(secret, body), "X-GitHub-Event": "push"}
+        query = {"event": "ping"} if method == "GET" else {}
+        return s.call(method, path, anonymous=True, query=query, headers=sent | (headers or {}), content=body)
 
     return build
-
-
-def _unknown_ingest(method: str) -> Callable[[Session], Call]:
-    return lambda s: s.call(method, f"/v1/ingest/{UNKNOWN_HEX_ID}", anonymous=True)
 
 
 def _denying_source(s: Session) -> str:
@@ -303,34 +313,8 @@ def _explicit() -> CaseBook:
         lambda s: s.call("GET", "/v1/health", anonymous=True)
     )
     event = {"type": "order.paid", "amount": 42}
-    raw_event = Body("json", event).to_bytes()
-
-    def signed(s: Session, *, signature: str | None = None) -> Call:
-        source_id = _verifying_source(s)
-        value = signature if signature is not None else "sha256=" + _hex_hmac(FIXTURE_SECRET, raw_event)
-        headers = {"Content-Type": "application/json", "X-Hub-Signature-256": value, "X-GitHub-Event": "push"}
-        return s.call("POST", f"/v1/ingest/{source_id}", anonymous=True, headers=headers, content=raw_event)
-
-    add("ingestEvent", 200, "ok", "A GitHub-signed event, verified and routed (no authentication).")(signed)
-    add("ingestEvent", 401, "bad-signature", "A signature made with another secret: stored as failed.")(
-        lambda s: signed(s, signature="sha256=" + _hex_hmac("another-secret", raw_event))
-    )
-    add(
-        "ingestEvent", 403, "ip-denied", "A sender on the source's ip_denylist (an address in a CIDR range)."
-    )(
-        lambda s: s.call(
-            "POST",
-            f"/v1/ingest/{_denying_source(s)}",
-            anonymous=True,
-            json_body=event,
-            headers={"X-Forwarded-For": "203.0.113.7"},
-        )
-    )
-    add("ingestEvent", 400, "invalid-id", "A source id that is not 32 lowercase hex characters.")(
-        lambda s: s.call("POST", f"/v1/ingest/{NOT_AN_ID}", anonymous=True, json_body=event)
-    )
-    add("ingestEvent", 404, "unknown-source", "A source id nothing has.")(
-        lambda s: s.call("POST", f"/v1/ingest/{UNKNOWN_HEX_ID}", anonymous=True, json_body=event)
+    add("ingestEvent", 200, "ok", "A GitHub-signed event, verified and routed (no authentication).")(
+        _ingest("POST", event, source=_verifying_source, signature=True)
     )
     for method, operation_id in (
         ("GET", "ingestEventGet"),
@@ -339,9 +323,27 @@ def _explicit() -> CaseBook:
         ("DELETE", "ingestEventDelete"),
     ):
         add(operation_id, 200, "ok", f"A {method} to a source that does not verify signatures.")(
-            _plain_ingest(method, event)
+            _ingest(method, event, source=_plain_source)
         )
-        add(operation_id, 404, "unknown-source", "A source id nothing has.")(_unknown_ingest(method))
+    for method, operation_id in (
+        ("POST", "ingestEvent"),
+        ("GET", "ingestEventGet"),
+        ("PUT", "ingestEventPut"),
+        ("PATCH", "ingestEventPatch"),
+        ("DELETE", "ingestEventDelete"),
+    ):
+        add(operation_id, 401, "bad-signature", "A signature made with another secret: stored as failed.")(
+            _ingest(method, event, source=_verifying_source, signature=True, secret="another-secret")
+        )
+        add(operation_id, 403, "ip-denied", "A sender on the source's ip_denylist (in a CIDR range).")(
+            _ingest(method, event, source=_denying_source, headers={"X-Forwarded-For": "203.0.113.7"})
+        )
+        add(operation_id, 400, "invalid-id", "A source id that is not 32 lowercase hex characters.")(
+            _ingest(method, event, source=lambda s: NOT_AN_ID)
+        )
+        add(operation_id, 404, "unknown-source", "A source id nothing has.")(
+            _ingest(method, event, source=lambda s: UNKNOWN_HEX_ID)
+        )
 
     # ------------------------------------------------ events
     add("listEvents", 200, "ok", "The newest events of the organization, five to a page.")(
