@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from ..._api import MockResponse, OperationContext, Problem
-from ._common import caller_of, invalid, json_response, not_found, store_of
+from ._common import caller_of, json_response, not_found, store_of
 from ._event_log import Predicate, StoredEvent
 from ._event_view import event_detail, event_item
 from ._state import rate_limited
@@ -72,8 +72,8 @@ def list_events(ctx: OperationContext) -> MockResponse | Problem:
     cursor = None
     if "cursor" in query:
         cursor = decode_cursor(query["cursor"])
-        if cursor is None:
-            return invalid(["cursor is not a cursor from a previous page of GET /events"])
+        if cursor is None:  # well-formed (the spec's pattern) but not one this server made
+            return Problem(404, f"Cursor not found: {query['cursor']}", "resource_not_found")
     if query.get("org_id", caller.org_id) != caller.org_id:
         page_events: list[StoredEvent] = []
         total, start, has_more, has_newer = 0, 0, False, False

@@ -355,6 +355,9 @@ def _explicit() -> CaseBook:
     add("listEvents", 400, "limit-too-large", "A limit above 100.")(
         lambda s: s.call("GET", "/v1/events", query={"limit": 500})
     )
+    add("listEvents", 404, "unknown-cursor", "A well-formed cursor this server did not issue.")(
+        lambda s: s.call("GET", "/v1/events", query={"cursor": "bm9wZQ"})
+    )
     add("getEvent", 200, "ok", "The newest event, with its headers and payload.")(
         lambda s: s.call("GET", f"/v1/events/{_first_id(s, 'events', 'events')}")
     )
