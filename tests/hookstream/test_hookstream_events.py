@@ -32,6 +32,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.websockets import WebSocketDisconnect
 
+from mockserver.apis.hookstream import _stream
 from mockserver.apis.hookstream._keys import API_KEYS
 
 hookstream = fresh_hookstream_fixture()
@@ -563,6 +564,19 @@ def test_live_stream_sends_an_event_frame_per_new_event(hookstream):
             assert only["data"] == _events(hookstream, limit=1)["events"][0]
 
 
+def test_live_stream_follows_a_reset_of_the_state(hookstream):
+    with hookstream.websocket_connect(f"/v1/ws?token={_key()}") as stream:
+        stream.receive_json()
+        stream.send_json({"type": "subscribe", "channel": "events"})
+        stream.receive_json()
+        assert hookstream.post("/__mock/reset", json={"api": "hookstream"}).status_code == 200
+        stream.send_json({"type": "ping"})  # any message moves the stream to the new state at once
+        assert stream.receive_json() == {"type": "pong"}
+        source = create_source(hookstream)
+        sent = ok(_post(hookstream, source["id"], b"{}"))
+        assert stream.receive_json()["data"]["id"] == sent["event_id"]
+
+
 def test_live_stream_shows_failed_verifications(hookstream, github):
     source, _ = github
     with hookstream.websocket_connect(f"/v1/ws?token={_key()}") as stream:
@@ -613,3 +627,24 @@ def test_every_seeded_source_type_accepts_a_correctly_signed_webhook(hookstream)
     assert {s.verification_type for s in sources} >= {"hmac_sha256"}
     for source in sources:
         assert ok(signed_ingest(hookstream, source.id, {"fresh": source.id}))["accepted"]
+
+
+def test_live_streams_are_bounded(hookstream, monkeypatch):
+    monkeypatch.setattr(_stream, "MAX_SUBSCRIBERS", 2)
+    url = f"/v1/ws?token={_key()}"
+    with hookstream.websocket_connect(url) as first, hookstream.websocket_connect(url) as second:
+        first.receive_json()
+        second.receive_json()
+        with pytest.raises(WebSocketDisconnect) as refused, hookstream.websocket_connect(url) as third:
+            third.receive_json()
+        assert refused.value.code == 1013
+    with hookstream.websocket_connect(url) as again:  # the closed ones left
+        assert again.receive_json()["type"] == "welcome"
+
+
+def test_a_slow_client_loses_its_oldest_frames_only():
+    subscriber = _stream.Subscriber("org_x")
+    for n in range(_stream.QUEUE_FRAMES + 5):
+        subscriber.offer({"n": n})
+    assert subscriber.dropped == 5 and subscriber.queue.qsize() == _stream.QUEUE_FRAMES
+    assert subscriber.queue.get_nowait() == {"n": 5}
