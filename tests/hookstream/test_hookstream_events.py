@@ -648,3 +648,22 @@ def test_a_slow_client_loses_its_oldest_frames_only():
         subscriber.offer({"n": n})
     assert subscriber.dropped == 5 and subscriber.queue.qsize() == _stream.QUEUE_FRAMES
     assert subscriber.queue.get_nowait() == {"n": 5}
+
+
+def test_a_body_of_10_kb_or_more_is_not_inline(hookstream):
+    source = create_source(hookstream)
+    small = ok(_post(hookstream, source["id"], json.dumps({"pad": "x" * 100}).encode()))
+    large_body = json.dumps({"pad": "x" * 10240}).encode()
+    large = ok(_post(hookstream, source["id"], large_body))
+    assert _detail(hookstream, small["event_id"])["payload_ref"] is None
+    detail = _detail(hookstream, large["event_id"])
+    assert detail["payload_inline"] is None and detail["payload_ref"].endswith(large["event_id"])
+    assert detail["payload"] == json.loads(large_body) and detail["payload_size"] == len(large_body)
+
+
+def test_an_allowlist_entry_that_is_no_address_matches_nothing(hookstream):
+    source = create_source(hookstream, ip_allowlist=["not-an-ip", "198.51.100.0/24"])
+    ok(_post(hookstream, source["id"], b"{}", {"X-Forwarded-For": "198.51.100.3"}))
+    assert "ip_allowlist" in error(
+        _post(hookstream, source["id"], b"{}", {"X-Forwarded-For": "10.0.0.1"}), 403
+    )
