@@ -667,3 +667,24 @@ def test_an_allowlist_entry_that_is_no_address_matches_nothing(hookstream):
     assert "ip_allowlist" in error(
         _post(hookstream, source["id"], b"{}", {"X-Forwarded-For": "10.0.0.1"}), 403
     )
+
+
+def test_live_stream_of_a_named_session(hookstream):
+    session = {"X-Mock-Session": "stream-job"}
+    with (
+        hookstream.websocket_connect(f"/v1/ws?token={_key()}&session=stream-job") as in_session,
+        hookstream.websocket_connect(f"/v1/ws?token={_key()}") as default,
+    ):
+        for stream in (in_session, default):
+            stream.receive_json()
+            stream.send_json({"type": "subscribe", "channel": "events"})
+            stream.receive_json()
+        body = {"name": "Session source", "slug": "session-source"}
+        source = ok(hookstream.post("/v1/sources", json=body, headers={**headers(), **session}), 201)[
+            "source"
+        ]
+        sent = ok(hookstream.post(f"/v1/ingest/{source['id']}", json={}, headers=session))
+        assert in_session.receive_json()["data"]["id"] == sent["event_id"]
+        plain = create_source(hookstream)
+        other = ok(_post(hookstream, plain["id"], b"{}"))
+        assert default.receive_json()["data"]["id"] == other["event_id"]  # not the session's event

@@ -17,6 +17,7 @@ from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ..._jsontext import decode_json
+from ..._runtime import SESSION_HEADER
 from ._event_log import StoredEvent
 from ._event_view import event_item
 from ._keys import API_KEY_FORMAT, BY_KEY, BY_SESSION, ApiKey
@@ -191,8 +192,12 @@ async def _listen(websocket: WebSocket, subscriber: Subscriber, follow: Callable
         await websocket.send_json({"type": f"{kind}d", "channel": channel})
 
 
-def stream_routes(get_stream: Callable[[], EventStream]) -> list[WebSocketRoute]:
+def stream_routes(get_stream: Callable[[str], EventStream]) -> list[WebSocketRoute]:
+    """`get_stream(session)`: the stream of the default state (`""`) or of a named `X-Mock-Session`, which a
+    client names with `?session=` (browsers cannot set headers on a WebSocket) or the header."""
+
     async def endpoint(websocket: WebSocket) -> None:
-        await _serve(websocket, get_stream)
+        session = websocket.query_params.get("session") or websocket.headers.get(SESSION_HEADER, "")
+        await _serve(websocket, lambda: get_stream(session))
 
     return [WebSocketRoute("/ws", endpoint)]
