@@ -281,6 +281,8 @@ def test_forged_requests_do_not_enter_the_dedup_window(hookstream):
     )
     body = b'{"n":1}'
     error(_post(hookstream, source["id"], body, {"X-Hub-Signature-256": "sha256=" + "0" * 64}), 401)
+    refused = _newest(hookstream, source["id"])
+    assert (refused["dedup_status"], refused["dedup_hash"]) == ("skipped", None)
     good = {"X-Hub-Signature-256": "sha256=" + _hmac_hex(SECRET, body)}
     assert ok(_post(hookstream, source["id"], body, good))["duplicate"] is False
 
