@@ -88,6 +88,10 @@ class OperationContext:
     base_url: str
     raw_headers: Mapping[str, str] = field(default_factory=dict)
     client_host: str = ""
+    raw_body: bytes = b""
+    """The request body exactly as received (what a signature is computed over)."""
+    raw_query: tuple[tuple[str, str], ...] = ()
+    """Every query pair as sent, declared by the spec or not, in order."""
 
 
 Behaviour = Callable[[OperationContext], "MockResponse | Problem"]
@@ -175,10 +179,14 @@ class ApiDefinition:
         `None` for none."""
         return None
 
-    def extra_routes(self, get_state: Callable[[], Any]) -> Sequence[BaseRoute]:
+    def extra_routes(self, get_state: Callable[..., Any]) -> Sequence[BaseRoute]:
         """Starlette routes outside the spec (an OAuth consent page, say), relative to the API's mount path.
 
-        They are matched before the spec's operations and are neither validated nor authenticated.
+        `get_state()` is the default state; `get_state(name)` a named session's (`X-Mock-Session`), created
+        on first use (a name that is not a valid session name reads the default state).
+
+        They are matched before the spec's operations and are neither validated nor authenticated. A
+        `WebSocketRoute` here is how an API serves a WebSocket (the engine passes upgrades only to these).
         """
         return ()
 

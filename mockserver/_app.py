@@ -87,13 +87,14 @@ class _DocsOnFirstUse:
 
 
 class _EveryPath(BaseRoute):
-    """Hands every HTTP request to the dispatcher (a `Mount("")` would miss paths holding a newline)."""
+    """Hands every HTTP and WebSocket request to the dispatcher (a `Mount("")` would miss paths holding a
+    newline)."""
 
     def __init__(self, app: _Dispatcher) -> None:
         self.app = app
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        return (Match.FULL, {}) if scope["type"] == "http" else (Match.NONE, {})
+        return (Match.FULL, {}) if scope["type"] in ("http", "websocket") else (Match.NONE, {})
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.app(scope, receive, send)
@@ -112,7 +113,7 @@ class _Dispatcher:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] not in ("http", "websocket"):
             return
         path = scope["path"]
         for service in self._services:  # an API's own non-spec routes first (they may sit under /__mock)
@@ -122,6 +123,9 @@ class _Dispatcher:
                     route, route_scope = extra
                     await route.handle(route_scope, receive, send)
                     return
+        if scope["type"] == "websocket":  # only an API's own WebSocket routes take an upgrade
+            await send({"type": "websocket.close", "code": 1000, "reason": "No WebSocket route here"})
+            return
         for mounted in self._mounted:
             mount = mounted.mount_path
             if not mount or path == mount or path.startswith(mount + "/"):

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qsl
 
-from starlette.routing import BaseRoute, Match
+from starlette.routing import BaseRoute, Match, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 
 from ._api import NO_BODY, ApiDefinition, MockResponse, OperationContext, Principal, Problem, Reason
@@ -114,10 +114,14 @@ class ApiService:
         self.state: Any = self.fresh_state()
         self._sessions: OrderedDict[str, Any] = OrderedDict()
         self._extra_routes = tuple(
-            (route, getattr(route, "path_regex", None)) for route in api.extra_routes(lambda: self.state)
+            (route, getattr(route, "path_regex", None)) for route in api.extra_routes(self._extra_state)
         )
 
     # ------------------------------------------------------------------ state and sessions
+
+    def _extra_state(self, session: str = DEFAULT_SESSION) -> Any:
+        """What an API's own routes read: the default state, or a named session's (created on first use)."""
+        return self.state_for(session if SESSION_NAME.match(session) else DEFAULT_SESSION)
 
     def fresh_state(self) -> Any:
         return self.api.create_state(
@@ -173,6 +177,11 @@ class ApiService:
     @property
     def operations(self) -> dict[str, CompiledOperation]:
         return self._operations
+
+    @property
+    def serves_websockets(self) -> bool:
+        """Whether the API declared a WebSocket route (the server must then take upgrades)."""
+        return any(isinstance(route, WebSocketRoute) for route, _ in self._extra_routes)
 
     # ------------------------------------------------------------------ ASGI
 
@@ -296,6 +305,7 @@ class ApiService:
         values, violations = compiled.parameters.read(raw)
         violations += compiled.check_parameters(values)
         body: Any = NO_BODY
+        payload = b""
         if compiled.body is not None:
             try:
                 payload = await _read_payload(receive)
@@ -320,6 +330,8 @@ class ApiService:
             base_url=f"{scope.get('scheme', 'http')}://{host}{self.mount_path}",
             raw_headers=raw.headers,
             client_host=(scope.get("client") or ("", 0))[0],
+            raw_body=payload,
+            raw_query=tuple(exchange.query),
         )
 
     def validation_problem(self, violations: list[Violation]) -> Problem:

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
+
+from starlette.routing import BaseRoute
 
 from ..._api import ApiDefinition, Behaviour, Credential, MockResponse, Principal, Problem, Reason
 from ..._clock import FROZEN, ClockSettings, Timeline
 from ..._spec import SecurityScheme
-from . import _connections, _destinations, _ingest, _sources
+from . import _connections, _destinations, _events, _ingest, _sources
 from ._errors import describe_all
 from ._keys import API_KEY_FORMAT, API_KEYS, BY_KEY, BY_SESSION
 from ._ratelimit import rate_limit_argument
 from ._snapshot import export_store, import_store
-from ._state import ANONYMOUS, RATE_LIMITED, HookstreamState, new_state
+from ._state import ANONYMOUS, RATE_LIMITED, HookstreamState, new_state, read_event_retention
+from ._stream import stream_routes
 
 __all__ = ["API", "HookstreamApi", "HookstreamState"]
 
@@ -65,6 +68,14 @@ class HookstreamApi(ApiDefinition):
             metavar="N",
             help="plan limit of destinations per organization; more gives 403 (default: none)",
         )
+        group.add_argument(
+            "--event-retention",
+            dest="event_retention",
+            type=_positive_int,
+            default=None,
+            metavar="N",
+            help="events kept per organization for GET /v1/events; the oldest are dropped first (default: 1000)",
+        )
 
     def create_state(
         self, *, seed: int, options: Mapping[str, Any], clock: ClockSettings = FROZEN
@@ -89,10 +100,14 @@ class HookstreamApi(ApiDefinition):
         served = snapshot.get("requests_served", 0)
         if isinstance(served, bool) or not isinstance(served, int) or served < 0:
             raise ValueError("requests_served must be a non-negative integer")
-        store = import_store(snapshot["store"], seed=seed, clock_settings=clock)
+        retention = read_event_retention(options.get("event_retention"))
+        store = import_store(snapshot["store"], seed=seed, retention=retention, clock_settings=clock)
         state = new_state(seed, options, store=store)
         state.requests_served = served
         return state
+
+    def extra_routes(self, get_state: Callable[..., Any]) -> Sequence[BaseRoute]:
+        return stream_routes(lambda session: get_state(session).stream)
 
     def fixture_cases(self) -> Any:
         from ._fixture_cases import cases  # imported late: it builds on the engine's fixture runner
@@ -118,6 +133,12 @@ class HookstreamApi(ApiDefinition):
             "updateDestination": _destinations.update_destination,
             "deleteDestination": _destinations.delete_destination,
             "ingestEvent": _ingest.ingest_event,
+            "ingestEventGet": _ingest.ingest_event,
+            "ingestEventPut": _ingest.ingest_event,
+            "ingestEventPatch": _ingest.ingest_event,
+            "ingestEventDelete": _ingest.ingest_event,
+            "listEvents": _events.list_events,
+            "getEvent": _events.get_event,
             "getHealth": _ingest.get_health,
         }
 

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..._clock import Timeline, to_micros
+from ._event_log import EventLog
 
 CLOCK_START = datetime(2026, 2, 28, 12, 0, 0, tzinfo=UTC)
 """The seeded start of the mock clock (the first write's time); every write advances it by one second."""
@@ -113,6 +114,7 @@ class Store:
     sources: dict[str, Source] = field(default_factory=dict)
     destinations: dict[str, Destination] = field(default_factory=dict)
     connections: dict[str, Connection] = field(default_factory=dict)
+    events: EventLog = field(default_factory=EventLog)
 
     def new_id(self, kind: str) -> str:
         """A fresh 32-hex id; the same seed and history give the same ids."""
@@ -120,7 +122,8 @@ class Store:
             self.serial += 1
             digest = hashlib.sha256(f"hookstream:{self.seed}:{kind}:{self.serial}".encode()).hexdigest()
             candidate = digest[:32]
-            if all(candidate not in table for table in (self.sources, self.destinations, self.connections)):
+            tables = (self.sources, self.destinations, self.connections, self.events)
+            if all(candidate not in table for table in tables):
                 return candidate
 
     def now(self) -> str:
