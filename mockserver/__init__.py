@@ -12,10 +12,10 @@ from ._api import (
     Reason,
 )
 from ._app import MockConfig, create_app, discover_apis
-from ._clock import ClockSettings, Timeline
 from ._resources import package_version
 from ._spec import Operation, Spec, SpecError, load_spec
 from ._validation import Violation
+from .control._clock import ClockSettings, Timeline
 
 __version__ = package_version()
 

@@ -9,10 +9,10 @@ from typing import Any, ClassVar
 
 from starlette.routing import BaseRoute
 
-from ._clock import FROZEN, ClockSettings, Timeline
 from ._parameters import NumberSyntax
 from ._spec import Operation, SecurityScheme
 from ._validation import Violation
+from .control._clock import FROZEN, ClockSettings, Timeline
 
 
 class _NoBody:

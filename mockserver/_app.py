@@ -18,16 +18,16 @@ from starlette.routing import BaseRoute, Match
 from starlette.types import Receive, Scope, Send
 
 from ._api import ApiDefinition
-from ._clock import FROZEN, ClockSettings
-from ._control import build_control, load_snapshot, save_snapshot
 from ._docs import DOCS_MOUNT, DocsApp
-from ._faults import FaultBook
-from ._journal import RequestJournal
 from ._jsontext import encode_json
 from ._resources import spec_file
-from ._runtime import MockRuntime
 from ._service import VIOLATIONS_HEADER, ApiService, ServiceOptions
 from ._spec import load_spec
+from .control._clock import FROZEN, ClockSettings
+from .control._faults import FaultBook
+from .control._journal import RequestJournal
+from .control._plane import build_control, load_snapshot, save_snapshot
+from .control._runtime import MockRuntime
 
 ALL_APIS = "all"
 logger = logging.getLogger("mockserver")

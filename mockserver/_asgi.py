@@ -12,8 +12,8 @@ from urllib.parse import quote, unquote, urlencode
 from starlette.types import ASGIApp, Message, Receive, Send
 
 from ._api import NO_BODY, MockResponse
-from ._exchange import Body
 from ._jsontext import encode_json
+from .fixtures._exchange import Body
 
 
 @dataclass(frozen=True, slots=True)

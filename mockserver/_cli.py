@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any, cast
 
 from ._app import ALL_APIS, MockConfig, build_services, create_app, discover_apis
-from ._clock import CLOCK_MODES, ClockSettings, parse_instant
 from ._commands import add_commands, add_spec_dir, run_command
 from ._resources import package_version
-from ._runtime import parse_latency
 from ._service import ApiService
+from .control._clock import CLOCK_MODES, ClockSettings, parse_instant
+from .control._runtime import parse_latency
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ._app import MockConfig, build_services, discover_apis
 
 if TYPE_CHECKING:
-    from ._contract import Contract
+    from .fixtures._contract import Contract
 
 REDACTION_KEY_VARIABLE = "MOCKSERVER_REDACTION_KEY"
 COMMANDS = ("fixtures", "record", "replay")
@@ -85,7 +85,7 @@ def _fixtures(args: argparse.Namespace) -> int:
     if args.fixtures_command != "generate":
         print("usage: mockserver fixtures generate [--out DIR]", file=sys.stderr)
         return 2
-    from ._fixtures import GenerationError, describe_counts, generate
+    from .fixtures._canonical import GenerationError, describe_counts, generate
 
     try:
         written = generate(args.out)
@@ -97,7 +97,9 @@ def _fixtures(args: argparse.Namespace) -> int:
 
 
 def contract_for(api: str, spec_dir: Path | None = None) -> Contract:
-    from ._contract import Contract  # here, like every command's own module: `serve` starts without them
+    from .fixtures._contract import (
+        Contract,  # here, like every command's own module: `serve` starts without them
+    )
 
     (service,) = build_services(MockConfig(api=api, spec_dir=spec_dir, strict=True))
     return Contract(service)
@@ -112,8 +114,8 @@ def redaction_key() -> bytes:
 def build_recorder(
     api: str, *, upstream: str, out: Path, spec_dir: Path | None = None, **options: Any
 ) -> Any:
-    from ._record import Recorder
-    from ._redact import Redactor, known_credentials
+    from .fixtures._record import Recorder
+    from .fixtures._redact import Redactor, known_credentials
 
     contract = contract_for(api, spec_dir)
     service = contract.service
@@ -126,8 +128,8 @@ def build_replay_app(
     root: Path, *, api: str | None = None, match_body: bool = False, spec_dir: Path | None = None
 ) -> Any:
     """The replay ASGI app for the exchanges under `root`; ValueError when there is nothing to serve."""
-    from ._exchange import load_exchanges
-    from ._replay import build_replayer
+    from .fixtures._exchange import load_exchanges
+    from .fixtures._replay import build_replayer
 
     loaded = load_exchanges(root)
     names = sorted({item.exchange.api for item in loaded if api is None or item.exchange.api == api})

@@ -1,7 +1,7 @@
 """The files the package reads at run time, found with `importlib.resources`, never relative to a checkout.
 
 The specs ship as the package `mockserver.spec` (the project's top-level `spec/` folder, mapped by
-setup.py), the control plane's own document as `mockserver/control.yaml`. A wheel, an sdist and an editable
+setup.py), the control plane's own document as `mockserver/control/control.yaml`. A wheel, an sdist and an editable
 install find them the same way; `--spec-dir` points at another folder of `<api>.yaml` files.
 """
 
@@ -28,7 +28,7 @@ def bundled_spec_dir() -> Traversable:
 
 
 def control_spec() -> Traversable:
-    return files("mockserver") / "control.yaml"
+    return files("mockserver.control") / "control.yaml"
 
 
 def spec_file(name: str, spec_dir: Path | None = None) -> Traversable:

@@ -15,9 +15,6 @@ from starlette.routing import BaseRoute, Match, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 
 from ._api import NO_BODY, ApiDefinition, MockResponse, OperationContext, Principal, Problem, Reason
-from ._clock import FROZEN, ClockSettings
-from ._faults import FaultRule
-from ._journal import JournalEntry
 from ._jsontext import encode_json
 from ._parameters import RawParameters, read_cookies
 from ._pipeline import (
@@ -28,11 +25,14 @@ from ._pipeline import (
     compile_operation,
     sample_refusal,
 )
-from ._prefer import Preference, parse_prefer
 from ._routing import RouteMiss, Router
-from ._runtime import DEFAULT_SESSION, SESSION_HEADER, SESSION_NAME, MockRuntime
 from ._spec import Spec
 from ._validation import FORMATS, SpecSchemas, Violation
+from .control._clock import FROZEN, ClockSettings
+from .control._faults import FaultRule
+from .control._journal import JournalEntry
+from .control._prefer import Preference, parse_prefer
+from .control._runtime import DEFAULT_SESSION, SESSION_HEADER, SESSION_NAME, MockRuntime
 
 logger = logging.getLogger("mockserver")
 

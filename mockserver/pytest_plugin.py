@@ -119,7 +119,7 @@ def _settings(request: pytest.FixtureRequest) -> MockserverSettings:
 
 def _build_app(settings: MockserverSettings) -> Starlette:
     from . import MockConfig, create_app
-    from ._clock import ClockSettings
+    from .control._clock import ClockSettings
 
     try:
         config = MockConfig(

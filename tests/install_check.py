@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "user-project"
 SPECS = sorted(path.name for path in (ROOT / "spec").glob("*.yaml"))
-RUNTIME_FILES = [f"mockserver/spec/{name}" for name in SPECS] + ["mockserver/control.yaml"]
+RUNTIME_FILES = [f"mockserver/spec/{name}" for name in SPECS] + ["mockserver/control/control.yaml"]
 DEV_ONLY = ("hypothesis", "ruff", "mypy", "pytest")
 
 
@@ -61,7 +61,7 @@ def build(work: Path) -> Path:
     with tarfile.open(sdist) as archive:
         in_sdist = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
     missing = [f"spec/{name}" for name in SPECS if f"spec/{name}" not in in_sdist]
-    missing += [name for name in ("mockserver/control.yaml",) if name not in in_sdist]
+    missing += [name for name in ("mockserver/control/control.yaml",) if name not in in_sdist]
     with zipfile.ZipFile(wheel) as archive:
         missing += [name for name in RUNTIME_FILES if name not in archive.namelist()]
     if missing:

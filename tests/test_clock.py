@@ -22,7 +22,7 @@ from mockserver import (
     create_app,
 )
 from mockserver._cli import _parser
-from mockserver._clock import (
+from mockserver.control._clock import (
     FROZEN,
     MAX_DUE,
     ScheduleFull,
@@ -31,7 +31,7 @@ from mockserver._clock import (
     format_instant,
     parse_instant,
 )
-from mockserver._control import export_snapshot, import_snapshot
+from mockserver.control._plane import export_snapshot, import_snapshot
 
 START = parse_instant("2025-12-01T09:00:00Z")
 SECOND = 1_000_000

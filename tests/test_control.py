@@ -19,7 +19,7 @@ from starlette.testclient import TestClient
 
 from mockserver import MockConfig, create_app
 from mockserver._pipeline import sample_refusal
-from mockserver._prefer import parse_prefer
+from mockserver.control._prefer import parse_prefer
 
 CONNECTIONS = "/stack-ai/connections"
 CREATE_BODY = {

@@ -22,10 +22,12 @@ from mockserver._validation import SpecSchemas
 
 CONNECTION_ID = "123e4567-e89b-12d3-a456-426614174000"
 HOOK_ID = "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6"
-ENGINE_FILES = [
-    path
-    for path in sorted((Path(__file__).resolve().parents[1] / "mockserver").glob("_*.py"))
-    if not path.name.startswith("__")
+_PACKAGE = Path(__file__).resolve().parents[1] / "mockserver"
+ENGINE_FILES = [  # the request engine, the control plane and the fixture tooling: everything but apis/
+    path  # (the package's own docstring says which products it mocks)
+    for path in sorted(_PACKAGE.rglob("*.py"))
+    if "apis" not in path.relative_to(_PACKAGE).parts
+    and path.relative_to(_PACKAGE).as_posix() != "__init__.py"
 ]
 
 

@@ -13,8 +13,11 @@ from jsonschema import Draft202012Validator
 
 from mockserver import NO_BODY, MockConfig, MockResponse, create_app
 from mockserver._cli import main
-from mockserver._contract import Contract
-from mockserver._exchange import (
+from mockserver.apis.hookstream._keys import API_KEYS
+from mockserver.apis.stack_ai._fixture_cases import GDRIVE_TOKENS
+from mockserver.apis.stack_ai._users import USERS
+from mockserver.fixtures._contract import Contract
+from mockserver.fixtures._exchange import (
     EXCHANGE_SCHEMA,
     SCHEMA_FILE,
     Body,
@@ -23,10 +26,7 @@ from mockserver._exchange import (
     RecordedResponse,
     load_exchanges,
 )
-from mockserver._redact import Redactor, known_credentials
-from mockserver.apis.hookstream._keys import API_KEYS
-from mockserver.apis.stack_ai._fixture_cases import GDRIVE_TOKENS
-from mockserver.apis.stack_ai._users import USERS
+from mockserver.fixtures._redact import Redactor, known_credentials
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 SERVICES = create_app(MockConfig()).state.services

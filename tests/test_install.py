@@ -36,7 +36,7 @@ def test_the_specs_are_found_as_package_resources_and_are_the_top_level_ones() -
     )
     for name in shipped:
         assert spec_file(name.removesuffix(".yaml")).read_bytes() == (ROOT / "spec" / name).read_bytes()
-    assert control_spec().read_bytes() == (ROOT / "mockserver" / "control.yaml").read_bytes()
+    assert control_spec().read_bytes() == (ROOT / "mockserver" / "control" / "control.yaml").read_bytes()
 
 
 def test_no_module_finds_a_file_relative_to_the_checkout() -> None:

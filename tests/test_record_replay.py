@@ -22,7 +22,10 @@ from starlette.routing import Route
 from mockserver import MockConfig, create_app
 from mockserver._cli import main
 from mockserver._commands import build_recorder, build_replay_app
-from mockserver._exchange import (
+from mockserver._live import LiveServer
+from mockserver.apis.hookstream._keys import API_KEYS
+from mockserver.apis.stack_ai._users import USERS
+from mockserver.fixtures._exchange import (
     EXCHANGE_SCHEMA,
     Body,
     Exchange,
@@ -31,10 +34,7 @@ from mockserver._exchange import (
     load_exchanges,
     write_exchange,
 )
-from mockserver._live import LiveServer
-from mockserver._redact import is_secret_key
-from mockserver.apis.hookstream._keys import API_KEYS
-from mockserver.apis.stack_ai._users import USERS
+from mockserver.fixtures._redact import is_secret_key
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")

@@ -811,7 +811,7 @@ def test_on_a_running_clock_polling_alone_sees_files_indexed() -> None:
 
 
 def test_with_a_full_schedule_indexing_still_completes_when_read() -> None:
-    from mockserver._clock import MAX_DUE
+    from mockserver.control._clock import MAX_DUE
 
     c = client()
     kb = new_kb(c)

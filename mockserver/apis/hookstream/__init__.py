@@ -10,8 +10,8 @@ from typing import Any
 from starlette.routing import BaseRoute
 
 from ..._api import ApiDefinition, Behaviour, Credential, MockResponse, Principal, Problem, Reason
-from ..._clock import FROZEN, ClockSettings, Timeline
 from ..._spec import SecurityScheme
+from ...control._clock import FROZEN, ClockSettings, Timeline
 from . import _connections, _destinations, _events, _ingest, _sources
 from ._errors import describe_all
 from ._keys import API_KEY_FORMAT, API_KEYS, BY_KEY, BY_SESSION

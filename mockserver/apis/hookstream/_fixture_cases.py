@@ -12,9 +12,9 @@ import hmac
 from collections.abc import Callable
 from typing import Any
 
-from ..._exchange import Body
-from ..._fixtures import ApiCases, Call, CaseBook, GenerationError, Session, with_derived
 from ..._service import ApiService
+from ...fixtures._canonical import ApiCases, Call, CaseBook, GenerationError, Session, with_derived
+from ...fixtures._exchange import Body
 
 UNKNOWN_HEX_ID = "0" * 32
 NOT_AN_ID = "not-an-id"

@@ -15,7 +15,7 @@ from dataclasses import asdict, fields
 from datetime import UTC, datetime
 from typing import Any
 
-from ..._clock import FROZEN, ClockSettings, Timeline
+from ...control._clock import FROZEN, ClockSettings, Timeline
 from ._event_log import DEFAULT_RETENTION, EventLog, StoredEvent, as_plain
 from ._keys import ENVIRONMENTS
 from ._store import TIME_FORMAT, Connection, Destination, Source, Store

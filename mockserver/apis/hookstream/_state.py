@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..._api import Behaviour, MockResponse, OperationContext, Problem
-from ..._clock import FROZEN, ClockSettings, Timeline, to_micros
 from ..._generate import stable_seed
+from ...control._clock import FROZEN, ClockSettings, Timeline, to_micros
 from ._event_log import DEFAULT_RETENTION, EventLog
 from ._ratelimit import RateLimit, RateLimiter, parse_rate_limit
 from ._seed import populate

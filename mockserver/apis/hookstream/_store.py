@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..._clock import Timeline, to_micros
+from ...control._clock import Timeline, to_micros
 from ._event_log import EventLog
 
 CLOCK_START = datetime(2026, 2, 28, 12, 0, 0, tzinfo=UTC)

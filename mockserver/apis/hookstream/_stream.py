@@ -17,7 +17,7 @@ from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ..._jsontext import decode_json
-from ..._runtime import SESSION_HEADER
+from ...control._runtime import SESSION_HEADER
 from ._event_log import StoredEvent
 from ._event_view import event_item
 from ._keys import API_KEY_FORMAT, BY_KEY, BY_SESSION, ApiKey

@@ -15,9 +15,9 @@ from typing import Any
 from starlette.routing import BaseRoute
 
 from ..._api import ApiDefinition, Behaviour, Credential, MockResponse, Principal, Problem, Reason
-from ..._clock import FROZEN, ClockSettings, Timeline
 from ..._parameters import NumberSyntax
 from ..._spec import SecurityScheme
+from ...control._clock import FROZEN, ClockSettings, Timeline
 from . import _auth, _connections, _health, _oauth, _rbac, _resources, knowledge_bases
 from ._render import validation_item
 from ._seed import DEFAULT_CONNECTIONS, create_state, group_id, mock_user_groups

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..._api import NO_BODY, MockResponse, OperationContext
-from ..._clock import format_instant
+from ...control._clock import format_instant
 from ._access import caller, state_of
 from ._rand import Rand, stable_uuid
 from ._state import MAX_REFRESH_TOKENS, StackAiState

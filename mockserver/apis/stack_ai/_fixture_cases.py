@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from ..._fixtures import ApiCases, Call, CaseBook, GenerationError, Session, with_derived
+from ...fixtures._canonical import ApiCases, Call, CaseBook, GenerationError, Session, with_derived
 from ._users import USERS
 from .knowledge_bases._operations import MAX_KNOWLEDGE_BASES
 

@@ -29,8 +29,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ..._jsontext import decode_json
-from ..._runtime import DEFAULT_SESSION, SESSION_NAME
 from ..._validation import Violation, malformed_json
+from ...control._runtime import DEFAULT_SESSION, SESSION_NAME
 from ._access import CONNECTION_NOT_FOUND, value_error
 from ._connections import health_json
 from ._render import validation_item

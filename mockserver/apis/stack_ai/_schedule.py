@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from functools import partial
 
-from ..._clock import ScheduleFull
+from ...control._clock import ScheduleFull
 from ._state import StackAiState
 
 __all__ = ["attach_handlers", "schedule"]

@@ -26,7 +26,7 @@ from typing import Any
 
 from faker import Faker
 
-from ..._clock import FROZEN, ClockSettings, Timeline
+from ...control._clock import FROZEN, ClockSettings, Timeline
 from ._catalogue import BY_TYPE, CREDENTIALS, CatalogueEntry, oauth_tokens
 from ._rand import Rand, Weighted, chance_bound, digests, stable_int, stable_uuid, stream_values, uuid_text
 from ._schedule import attach_handlers

@@ -30,7 +30,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..._clock import FROZEN, ClockSettings, Timeline, format_instant
+from ...control._clock import FROZEN, ClockSettings, Timeline, format_instant
 from ._catalogue import BY_TYPE, OAUTH2
 from ._rand import MAX_DRAWS, Rand
 from ._schedule import attach_handlers

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from ..._clock import Timeline
+from ...control._clock import Timeline
 from ._rand import Rand, stable_int, stable_uuid
 
 if TYPE_CHECKING:

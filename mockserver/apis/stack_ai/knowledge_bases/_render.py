@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...._clock import format_instant
+from ....control._clock import format_instant
 from .._masking import mask_value
 from .._rand import stable_uuid
 from .._resources import resource_json, tree_of

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ...._clock import format_instant
+from ....control._clock import format_instant
 from .. import _snapshot as base
 from .._resources import tree_of
 from .._state import ROLES, Organization, StackAiState

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ._validation import Violation
+from .._validation import Violation
 
 _KNOWN = ("code", "example", "dynamic", "seed")
 

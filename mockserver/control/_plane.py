@@ -18,14 +18,14 @@ from typing import Any
 
 from starlette.types import Receive, Scope, Send
 
-from ._api import NO_BODY, ApiDefinition, Behaviour, MockResponse, OperationContext, Problem, Reason
+from .._api import NO_BODY, ApiDefinition, Behaviour, MockResponse, OperationContext, Problem, Reason
+from .._jsontext import encode_json
+from .._resources import control_spec, package_version
+from .._service import ApiService, ServiceOptions
+from .._spec import load_spec
+from .._validation import Violation
 from ._clock import Timeline, TimeWentBackwards, format_instant, parse_instant
-from ._jsontext import encode_json
-from ._resources import control_spec, package_version
 from ._runtime import DEFAULT_SESSION, MockRuntime
-from ._service import ApiService, ServiceOptions
-from ._spec import load_spec
-from ._validation import Violation
 
 CONTROL_MOUNT = "/__mock"
 SNAPSHOT_FORMAT = "mockserver-state/1"
