@@ -2,7 +2,7 @@
 
 - `mockserver_app`: the ASGI app, freshly seeded for each test (apps are built once per configuration).
 - `mockserver_client`: a Starlette `TestClient` on that app (needs httpx). Served alone, an API's client is
-  already authenticated as its default user (Stack AI: alice; hookstream: acme-production); with every API,
+  already authenticated as its default user (the first the API lists; see the README); with every API,
   use `mockserver_headers(api, user)`.
 - `mockserver_headers`: `mockserver_headers(api=None, user=None)` → the headers that authenticate `user`.
 - `mockserver_url`: the base URL of a live uvicorn server on a free loopback port. Servers are session-scoped
