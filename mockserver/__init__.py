@@ -13,6 +13,7 @@ from ._api import (
 )
 from ._app import MockConfig, create_app, discover_apis
 from ._resources import package_version
+from ._clock import ClockSettings, Timeline
 from ._spec import Operation, Spec, SpecError, load_spec
 from ._validation import Violation
 
@@ -22,6 +23,7 @@ __all__ = [
     "NO_BODY",
     "ApiDefinition",
     "Behaviour",
+    "ClockSettings",
     "Credential",
     "MockConfig",
     "MockResponse",
@@ -32,6 +34,7 @@ __all__ = [
     "Reason",
     "Spec",
     "SpecError",
+    "Timeline",
     "Violation",
     "__version__",
     "create_app",

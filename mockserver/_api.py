@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 from starlette.routing import BaseRoute
 
+from ._clock import FROZEN, ClockSettings, Timeline
 from ._spec import Operation, SecurityScheme
 from ._validation import Violation
 
@@ -147,14 +148,26 @@ class ApiDefinition:
     def add_arguments(self, group: argparse._ArgumentGroup) -> None:
         """Add this API's own `mockserver serve` options; they reach `create_state` as `options`."""
 
-    def create_state(self, *, seed: int, options: Mapping[str, Any]) -> Any:
+    def create_state(self, *, seed: int, options: Mapping[str, Any], clock: ClockSettings = FROZEN) -> Any:
+        """A fresh seeded state; one that keeps time builds its own `Timeline` from `clock`."""
+        return None
+
+    def timeline(self, state: Any) -> Timeline | None:
+        """The state's clock and schedule of due work, or None for an API that keeps no time."""
         return None
 
     def export_state(self, state: Any) -> dict[str, Any] | None:
         """A JSON-ready snapshot of the state, or `None` if the API cannot export it."""
         return None
 
-    def import_state(self, snapshot: Mapping[str, Any], *, seed: int, options: Mapping[str, Any]) -> Any:
+    def import_state(
+        self,
+        snapshot: Mapping[str, Any],
+        *,
+        seed: int,
+        options: Mapping[str, Any],
+        clock: ClockSettings = FROZEN,
+    ) -> Any:
         """The state a snapshot from `export_state` describes; `ValueError` names what is wrong with it."""
         raise ValueError(f"{self.name} cannot import state")
 

@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute, Match
 from starlette.types import Receive, Scope, Send
 
 from ._api import ApiDefinition
+from ._clock import FROZEN, ClockSettings
 from ._control import build_control, load_snapshot, save_snapshot
 from ._docs import DOCS_MOUNT, DocsApp
 from ._faults import FaultBook
@@ -60,6 +61,8 @@ class MockConfig:
     cors_origins: tuple[str, ...] = ("*",)
     admin_token: str | None = None
     state_file: Path | None = None
+    clock: ClockSettings = FROZEN
+    """Every state's clock: `frozen` by default (tests, fixtures, the plugin); `mockserver serve` runs it."""
 
 
 class _Mounted(Protocol):
@@ -156,7 +159,9 @@ def build_services(
     if config.api != ALL_APIS and config.api not in available:
         raise ValueError(f"unknown API {config.api!r}; choose one of: {', '.join([ALL_APIS, *available])}")
     selected = list(available.values()) if config.api == ALL_APIS else [available[config.api]]
-    options = ServiceOptions(seed=config.seed, strict=config.strict, api_options=config.api_options)
+    options = ServiceOptions(
+        seed=config.seed, strict=config.strict, api_options=config.api_options, clock=config.clock
+    )
     runtime = runtime or MockRuntime()
     services = []
     for definition in selected:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ._app import ALL_APIS, MockConfig, build_services, create_app, discover_apis
+from ._clock import CLOCK_MODES, ClockSettings, parse_instant
 from ._commands import add_commands, add_spec_dir, run_command
 from ._resources import package_version
 from ._runtime import parse_latency
@@ -77,6 +78,20 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="X-Mock-Session states kept; the least recently used goes first (default: 32)",
     )
+    serve.add_argument(
+        "--clock",
+        choices=CLOCK_MODES,
+        default="running",
+        help="mock time: 'running' follows the wall clock from the start time (default); 'frozen' moves "
+        "only by writes and POST /__mock/clock",
+    )
+    serve.add_argument(
+        "--start-time",
+        type=_instant,
+        default=None,
+        metavar="RFC3339",
+        help="the clock's start, e.g. 2025-12-01T09:00:00Z (default: each API's seeded start)",
+    )
     for definition in discover_apis().values():
         definition.add_arguments(serve.add_argument_group(f"{definition.name} options"))
 
@@ -89,6 +104,13 @@ def _parser() -> argparse.ArgumentParser:
 def _latency(text: str) -> tuple[int, int]:
     try:
         return parse_latency(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def _instant(text: str) -> int:
+    try:
+        return parse_instant(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from exc
 
@@ -146,6 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         cors_origins=tuple(args.cors_origins or (["*"] if loopback else [])),
         admin_token=args.admin_token,
         state_file=args.state_file,
+        clock=ClockSettings(mode=args.clock, start=args.start_time),
     )
     try:
         app = create_app(config)

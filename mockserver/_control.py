@@ -19,6 +19,7 @@ from typing import Any
 from starlette.types import Receive, Scope, Send
 
 from ._api import NO_BODY, ApiDefinition, Behaviour, MockResponse, OperationContext, Problem, Reason
+from ._clock import Timeline, TimeWentBackwards, format_instant, parse_instant
 from ._jsontext import encode_json
 from ._resources import control_spec, package_version
 from ._runtime import DEFAULT_SESSION, MockRuntime
@@ -59,7 +60,10 @@ def import_snapshot(
         service = by_name[name]
         try:
             built[name] = service.api.import_state(
-                exported, seed=service.options.seed, options=service.options.api_options
+                exported,
+                seed=service.options.seed,
+                options=service.options.api_options,
+                clock=service.options.clock,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"{name}: {exc}") from exc
@@ -132,6 +136,8 @@ class ControlApi(ApiDefinition):
             "addFault": self._add_fault,
             "clearFaults": self._clear_faults,
             "deleteFault": self._delete_fault,
+            "getClock": self._get_clock,
+            "moveClock": self._move_clock,
         }
 
     def _health(self, ctx: OperationContext) -> MockResponse:
@@ -148,6 +154,54 @@ class ControlApi(ApiDefinition):
             "max_sessions": self._runtime.max_sessions,
         }
         return MockResponse(200, body)
+
+    def _clocks(self, session: str, api: str | None) -> dict[str, Any]:
+        """The timelines of one session's states (due work already run), by API name."""
+        found = {}
+        for service in self._selected(api):
+            timeline = service.api.timeline(service.state_for(session))
+            if timeline is not None:
+                found[service.api.name] = timeline
+        return found
+
+    def _clock_answer(self, session: str, api: str | None) -> MockResponse:
+        clocks = {name: _clock_json(timeline) for name, timeline in self._clocks(session, api).items()}
+        mode = self._services[0].options.clock.mode if self._services else "frozen"
+        return MockResponse(200, {"session": session, "mode": mode, "apis": clocks})
+
+    def _get_clock(self, ctx: OperationContext) -> MockResponse:
+        return self._clock_answer(self._session(ctx), ctx.query.get("api"))
+
+    def _move_clock(self, ctx: OperationContext) -> MockResponse:
+        body = ctx.body
+        session = self._session(ctx)
+        api = body.get("api")
+        clocks = self._clocks(session, api)
+        if "set" in body:
+            try:
+                instant = parse_instant(body["set"])
+            except ValueError as exc:
+                raise _invalid(("body", "set"), str(exc), body["set"]) from exc
+            behind = [name for name, timeline in clocks.items() if timeline.now() > instant]
+            if behind:
+                latest = max(clocks[name].now() for name in behind)
+                raise Problem(
+                    409,
+                    f"The clock never goes backwards: {body['set']} is before {format_instant(latest)} "
+                    f"({', '.join(behind)}); nothing moved",
+                    Reason.VALIDATION,
+                )
+            for timeline in clocks.values():
+                timeline.set(instant)
+        else:
+            for timeline in clocks.values():
+                try:
+                    timeline.advance(body["advance_seconds"])
+                except TimeWentBackwards as exc:  # the spec's minimum refuses it first
+                    raise _invalid(("body", "advance_seconds"), str(exc), body["advance_seconds"]) from exc
+        for timeline in clocks.values():
+            timeline.run_due()
+        return self._clock_answer(session, api)
 
     def _reset(self, ctx: OperationContext) -> MockResponse:
         body = ctx.body if isinstance(ctx.body, dict) else {}
@@ -244,6 +298,15 @@ class ControlApi(ApiDefinition):
         if not self._runtime.faults.remove(ctx.path["fault_id"]):
             raise Problem(404, f"No fault rule {ctx.path['fault_id']!r}", Reason.NOT_FOUND)
         return MockResponse(204, NO_BODY)
+
+
+def _clock_json(timeline: Timeline) -> dict[str, Any]:
+    due = timeline.next_due()
+    return {
+        "now": format_instant(timeline.now()),
+        "pending": timeline.pending,
+        "next_due": None if due is None else format_instant(due),
+    }
 
 
 def _invalid(location: tuple[str, ...], message: str, value: Any) -> Problem:

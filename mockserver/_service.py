@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute, Match, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 
 from ._api import NO_BODY, ApiDefinition, MockResponse, OperationContext, Principal, Problem, Reason
+from ._clock import FROZEN, ClockSettings
 from ._faults import FaultRule
 from ._journal import JournalEntry
 from ._jsontext import encode_json
@@ -37,6 +38,7 @@ class ServiceOptions:
     seed: int
     strict: bool
     api_options: Mapping[str, Any] = field(default_factory=dict)
+    clock: ClockSettings = FROZEN
 
 
 class DroppedConnection(Exception):
@@ -89,7 +91,7 @@ class ApiService:
         if unknown:
             raise ValueError(f"{api.name}: behaviours for operations not in the spec: {sorted(unknown)}")
         self._examples = ExampleResponder(spec, seed=options.seed)
-        self.state: Any = api.create_state(seed=options.seed, options=options.api_options)
+        self.state: Any = self.fresh_state()
         self._sessions: OrderedDict[str, Any] = OrderedDict()
         self._extra_routes = tuple(
             (route, getattr(route, "path_regex", None)) for route in api.extra_routes(lambda: self.state)
@@ -98,7 +100,9 @@ class ApiService:
     # ------------------------------------------------------------------ state and sessions
 
     def fresh_state(self) -> Any:
-        return self.api.create_state(seed=self.options.seed, options=self.options.api_options)
+        return self.api.create_state(
+            seed=self.options.seed, options=self.options.api_options, clock=self.options.clock
+        )
 
     def reset(self, *, seed: int | None = None, session: str = DEFAULT_SESSION) -> None:
         """Fresh seeded state for one session (the default one if none is named), optionally from a new seed."""
@@ -112,7 +116,17 @@ class ApiService:
             self._sessions.pop(session, None)
 
     def state_for(self, session: str) -> Any:
-        """The state of a session, created from the seed on first use; the least recently used goes first."""
+        """The state of a session, created from the seed on first use; the least recently used goes first.
+
+        Work that fell due on the state's clock has run when it is returned.
+        """
+        state = self._session_state(session)
+        timeline = self.api.timeline(state)
+        if timeline is not None:
+            timeline.run_due()
+        return state
+
+    def _session_state(self, session: str) -> Any:
         if session == DEFAULT_SESSION:
             return self.state
         state = self._sessions.get(session)

@@ -10,8 +10,9 @@
   an empty journal.
 
 Configuration, strongest first: the marker `@pytest.mark.mockserver(api=..., seed=..., strict=..., user=...,
-api_options={...})` (`api_options` are the APIs' own `serve` options by `dest` name, e.g.
-`{"rate_limit": "5/60", "connections": 3}`; they may also be given as keyword arguments), the
+clock=..., api_options={...})` (`clock`: `"frozen"`, the default, or `"running"`; `api_options` are the APIs' own
+`serve` options by `dest` name, e.g. `{"rate_limit": "5/60", "connections": 3}`; they may also be given as keyword
+arguments), the
 command-line options `--mockserver-api`, `--mockserver-seed`, `--mockserver-strict` / `--mockserver-no-strict`,
 then the ini options `mockserver_api`, `mockserver_seed`, `mockserver_strict`, `mockserver_user`.
 Defaults: every API (`all`), seed 0, strict.
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
 __all__ = ["MockserverSettings", "auth_headers", "reset_app"]
 
 MARKER = "mockserver"
-_MARKER_FIELDS = ("api", "seed", "strict", "user")
+_MARKER_FIELDS = ("api", "seed", "strict", "user", "clock")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,11 +49,12 @@ class MockserverSettings:
     strict: bool = True
     user: str | None = None
     api_options: tuple[tuple[str, Any], ...] = ()
+    clock: str = "frozen"
 
     @property
     def app_key(self) -> tuple[Any, ...]:
         """What the app depends on (the user only changes the client)."""
-        return (self.api, self.seed, self.strict, self.api_options)
+        return (self.api, self.seed, self.strict, self.api_options, self.clock)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -83,7 +85,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "mockserver(api='all', seed=0, strict=True, user=None, api_options={}): "
+        "mockserver(api='all', seed=0, strict=True, user=None, clock='frozen', api_options={}): "
         "configure the mockserver_app, mockserver_client and mockserver_url fixtures",
     )
 
@@ -97,6 +99,7 @@ def _settings(request: pytest.FixtureRequest) -> MockserverSettings:
     strict = bool(strict_option) if strict_option is not None else bool(config.getini("mockserver_strict"))
     user = str(config.getini("mockserver_user") or "") or None
     options: dict[str, Any] = {}
+    clock = "frozen"
     marker = request.node.get_closest_marker(MARKER)
     if marker is not None:
         if marker.args:
@@ -105,21 +108,27 @@ def _settings(request: pytest.FixtureRequest) -> MockserverSettings:
         seed = int(marker.kwargs.get("seed", seed))
         strict = bool(marker.kwargs.get("strict", strict))
         user = marker.kwargs.get("user", user)
+        clock = str(marker.kwargs.get("clock", clock))
         named = marker.kwargs.get("api_options", {})
         if not isinstance(named, dict):
             raise pytest.UsageError("@pytest.mark.mockserver(api_options=...) takes a dict")
         options = {k: v for k, v in marker.kwargs.items() if k not in (*_MARKER_FIELDS, "api_options")}
         options.update(named)
-    return MockserverSettings(str(api), seed, strict, user, tuple(sorted(options.items())))
+    return MockserverSettings(str(api), seed, strict, user, tuple(sorted(options.items())), clock)
 
 
 def _build_app(settings: MockserverSettings) -> Starlette:
     from . import MockConfig, create_app
+    from ._clock import ClockSettings
 
-    config = MockConfig(
-        api=settings.api, seed=settings.seed, strict=settings.strict, api_options=dict(settings.api_options)
-    )
     try:
+        config = MockConfig(
+            api=settings.api,
+            seed=settings.seed,
+            strict=settings.strict,
+            api_options=dict(settings.api_options),
+            clock=ClockSettings(mode=settings.clock),
+        )
         return create_app(config)
     except ValueError as exc:
         raise pytest.UsageError(f"mockserver: {exc}") from exc

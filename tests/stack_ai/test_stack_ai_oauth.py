@@ -149,14 +149,15 @@ def test_a_consent_request_is_answered_once() -> None:
     assert c.post("/oauth/consent", data={"request_id": "nope", "decision": "allow"}).status_code == 404
 
 
-def test_consent_requests_expire() -> None:
+def test_consent_requests_expire_on_the_mock_clock() -> None:
     c = fresh()
     url = start(c)
-    state = state_of(c)
-    now = state.monotonic()
-    state.monotonic = lambda: now + CONSENT_TTL_SECONDS + 1
+    assert c.post("/__mock/clock", json={"advance_seconds": CONSENT_TTL_SECONDS - 1}).status_code == 200
+    assert c.get(url).status_code == 200
+    assert c.post("/__mock/clock", json={"advance_seconds": 1}).status_code == 200
+    assert state_of(c).oauth.pending == {}  # purged by the schedule, not only refused
     response = c.get(url + "&decision=allow")
-    assert response.status_code == 400 and "expired" in response.text
+    assert response.status_code == 404 and "Unknown authorization request" in response.text
 
 
 def test_codes_work_once() -> None:
@@ -180,16 +181,17 @@ def test_unknown_code_is_404_and_missing_code_is_422() -> None:
     assert response.status_code == 422 and detail_locs(response) == [["query", "code"]]
 
 
-def test_expired_code_is_404_and_stays_unused() -> None:
+def test_codes_expire_after_ten_minutes_on_the_mock_clock() -> None:
     c = fresh()
     code = code_from(c)
-    state = state_of(c)
-    now = state.monotonic()
-    state.monotonic = lambda: now + CODE_TTL_SECONDS + 1
-    before = state.snapshot()
+    c.post("/__mock/clock", json={"advance_seconds": CODE_TTL_SECONDS - 0.001})
+    assert code in state_of(c).oauth.codes
+    c.post("/__mock/clock", json={"advance_seconds": 0.001})
+    assert code not in state_of(c).oauth.codes  # purged when due
+    before = state_of(c).snapshot()
     response = callback(c, code)
-    assert response.status_code == 404 and "expired" in response.json()["detail"]
-    assert state.snapshot() == before
+    assert response.status_code == 404 and "has expired" in response.json()["detail"]
+    assert state_of(c).snapshot() == before
 
 
 def test_code_is_bound_to_its_user_and_connection_type() -> None:

@@ -10,6 +10,7 @@ from typing import Any
 from starlette.routing import BaseRoute
 
 from ..._api import ApiDefinition, Behaviour, Credential, MockResponse, Principal, Problem, Reason
+from ..._clock import FROZEN, ClockSettings, Timeline
 from ..._spec import SecurityScheme
 from . import _connections, _destinations, _events, _ingest, _sources
 from ._errors import describe_all
@@ -68,19 +69,31 @@ class HookstreamApi(ApiDefinition):
             help="plan limit of destinations per organization; more gives 403 (default: none)",
         )
 
-    def create_state(self, *, seed: int, options: Mapping[str, Any]) -> HookstreamState:
-        return new_state(seed, options)
+    def create_state(
+        self, *, seed: int, options: Mapping[str, Any], clock: ClockSettings = FROZEN
+    ) -> HookstreamState:
+        return new_state(seed, options, clock=clock)
+
+    def timeline(self, state: Any) -> Timeline:
+        assert isinstance(state, HookstreamState)
+        return state.store.timeline
 
     def export_state(self, state: HookstreamState) -> dict[str, Any]:
         return {"store": export_store(state.store), "requests_served": state.requests_served}
 
     def import_state(
-        self, snapshot: Mapping[str, Any], *, seed: int, options: Mapping[str, Any]
+        self,
+        snapshot: Mapping[str, Any],
+        *,
+        seed: int,
+        options: Mapping[str, Any],
+        clock: ClockSettings = FROZEN,
     ) -> HookstreamState:
         served = snapshot.get("requests_served", 0)
         if isinstance(served, bool) or not isinstance(served, int) or served < 0:
             raise ValueError("requests_served must be a non-negative integer")
-        state = new_state(seed, options, store=import_store(snapshot["store"], seed=seed))
+        store = import_store(snapshot["store"], seed=seed, clock_settings=clock)
+        state = new_state(seed, options, store=store)
         state.requests_served = served
         return state
 

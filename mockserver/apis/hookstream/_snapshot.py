@@ -12,11 +12,11 @@ import types
 import typing
 from collections.abc import Mapping
 from dataclasses import asdict, fields
-from datetime import UTC, datetime
 from typing import Any
 
+from ..._clock import FROZEN, ClockSettings, Timeline
 from ._keys import ENVIRONMENTS
-from ._store import TIME_FORMAT, Connection, Destination, Source, Store, format_time
+from ._store import Connection, Destination, Source, Store
 
 _ID = re.compile(r"^[0-9a-f]{32}$")
 _TABLES: tuple[tuple[str, type[Source] | type[Destination] | type[Connection]], ...] = (
@@ -28,7 +28,7 @@ _TABLES: tuple[tuple[str, type[Source] | type[Destination] | type[Connection]], 
 
 def export_store(store: Store) -> dict[str, Any]:
     return {
-        "clock": format_time(store.clock),
+        "clock": store.timeline.export(),
         "serial": store.serial,
         "sources": [asdict(s) for s in store.sources.values()],
         "destinations": [asdict(d) for d in store.destinations.values()],
@@ -67,16 +67,13 @@ def _conforms(value: Any, hint: Any) -> bool:
     return isinstance(value, hint)
 
 
-def import_store(snapshot: Mapping[str, Any], *, seed: int) -> Store:
+def import_store(snapshot: Mapping[str, Any], *, seed: int, clock_settings: ClockSettings = FROZEN) -> Store:
     """A store from `export_store`'s output; `ValueError` names the first thing that is wrong."""
-    try:
-        clock = datetime.strptime(snapshot["clock"], TIME_FORMAT).replace(tzinfo=UTC)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"clock must look like 2026-02-28T12:00:00Z: {exc}") from exc
+    timeline = Timeline.restore(snapshot["clock"], settings=clock_settings)
     serial = snapshot["serial"]
     if isinstance(serial, bool) or not isinstance(serial, int) or serial < 0:
         raise ValueError("serial must be a non-negative integer")
-    store = Store(seed=seed, clock=clock, serial=serial)
+    store = Store(seed=seed, timeline=timeline, serial=serial)
     environments = {(env.org_id, env.env_id) for env in ENVIRONMENTS}
     for kind, record_type in _TABLES:
         items = snapshot[kind]

@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..._api import Behaviour, MockResponse, OperationContext, Problem
+from ..._clock import FROZEN, ClockSettings, Timeline, to_micros
 from ..._generate import stable_seed
 from ._ratelimit import RateLimit, RateLimiter, parse_rate_limit
 from ._seed import populate
-from ._store import Store
+from ._store import CLOCK_START, Store
 from ._stream import EventStream
 
 RATE_LIMITED = "rate_limited"
@@ -54,13 +55,30 @@ def read_destination_limit(value: Any) -> int | None:
     return value
 
 
-def new_state(seed: int, options: Mapping[str, Any], *, store: Store | None = None) -> HookstreamState:
-    """A state from the options, with `store` (restored from a snapshot) or a freshly seeded one."""
-    rate = read_rate_limit(options.get("rate_limit"))
-    limiter = RateLimiter(rate, enforce=True) if rate is not None else RateLimiter()
+def new_state(
+    seed: int,
+    options: Mapping[str, Any],
+    *,
+    store: Store | None = None,
+    clock: ClockSettings = FROZEN,
+) -> HookstreamState:
+    """A state from the options, with `store` (restored from a snapshot) or a freshly seeded one.
+
+    Rate-limit windows run on the store's mock clock (a frozen clock's windows move with writes and
+    `POST /__mock/clock` only).
+    """
     if store is None:
-        store = Store(seed=seed)
+        store = Store(seed=seed, timeline=Timeline(start=to_micros(CLOCK_START), settings=clock))
         populate(store)
+    timeline = store.timeline
+
+    def seconds() -> float:
+        return timeline.now() / 1_000_000
+
+    rate = read_rate_limit(options.get("rate_limit"))
+    limiter = (
+        RateLimiter(rate, enforce=True, clock=seconds) if rate is not None else RateLimiter(clock=seconds)
+    )
     return HookstreamState(
         seed=seed,
         store=store,

@@ -11,16 +11,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ..._clock import Timeline, to_micros
 from ._event_log import EventLog
 
 CLOCK_START = datetime(2026, 2, 28, 12, 0, 0, tzinfo=UTC)
-"""The instant of the first write after startup; every write advances the clock by one second."""
+"""The seeded start of the mock clock (the first write's time); every write advances it by one second."""
+_SECOND = 1_000_000
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
 def format_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime(TIME_FORMAT)
+
+
+def format_micros(micros: int) -> str:
+    return format_time(datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=micros))
 
 
 @dataclass(slots=True)
@@ -100,10 +106,10 @@ class Connection:
 
 @dataclass(slots=True)
 class Store:
-    """All resources of every organization, in creation order, plus the deterministic clock and ids."""
+    """All resources of every organization, in creation order, plus the mock clock and deterministic ids."""
 
     seed: int
-    clock: datetime = CLOCK_START
+    timeline: Timeline = field(default_factory=lambda: Timeline(start=to_micros(CLOCK_START)))
     serial: int = 0
     sources: dict[str, Source] = field(default_factory=dict)
     destinations: dict[str, Destination] = field(default_factory=dict)
@@ -121,13 +127,13 @@ class Store:
                 return candidate
 
     def now(self) -> str:
-        return format_time(self.clock)
+        return format_micros(self.timeline.now())
 
     def tick(self) -> str:
-        """The time of one write; the next write is one second later, so `updated_at` always moves."""
-        moment = self.clock
-        self.clock = moment + timedelta(seconds=1)
-        return format_time(moment)
+        """The time of one write; the clock then moves one second, so `updated_at` always moves."""
+        moment = self.timeline.now()
+        self.timeline.tick(_SECOND)
+        return format_micros(moment)
 
     def source(self, org_id: str, source_id: str) -> Source | None:
         found = self.sources.get(source_id)

@@ -15,6 +15,7 @@ from typing import Any
 from starlette.routing import BaseRoute
 
 from ..._api import ApiDefinition, Behaviour, Credential, MockResponse, Principal, Problem, Reason
+from ..._clock import FROZEN, ClockSettings, Timeline
 from ..._spec import SecurityScheme
 from . import _connections, _health, _oauth, _rbac, _resources
 from ._render import validation_item
@@ -41,11 +42,19 @@ class StackAiApi(ApiDefinition):
             help=f"Stack AI: seeded connections per organization (default: {DEFAULT_CONNECTIONS})",
         )
 
-    def create_state(self, *, seed: int, options: Mapping[str, Any]) -> StackAiState:
+    def create_state(
+        self, *, seed: int, options: Mapping[str, Any], clock: ClockSettings = FROZEN
+    ) -> StackAiState:
         connections = options.get("connections")
         return create_state(
-            seed=seed, connections=DEFAULT_CONNECTIONS if connections is None else int(connections)
+            seed=seed,
+            connections=DEFAULT_CONNECTIONS if connections is None else int(connections),
+            clock=clock,
         )
+
+    def timeline(self, state: Any) -> Timeline:
+        assert isinstance(state, StackAiState)
+        return state.clock.timeline
 
     def export_state(self, state: Any) -> dict[str, Any]:
         """Everything a response depends on, as plain JSON; credentials IN CLEAR (see `_snapshot.py`)."""
@@ -53,10 +62,15 @@ class StackAiApi(ApiDefinition):
         return export_snapshot(state)
 
     def import_state(
-        self, snapshot: Mapping[str, Any], *, seed: int, options: Mapping[str, Any]
+        self,
+        snapshot: Mapping[str, Any],
+        *,
+        seed: int,
+        options: Mapping[str, Any],
+        clock: ClockSettings = FROZEN,
     ) -> StackAiState:
         """A new state from `export_state`'s output (the current one is untouched); ValueError says what is wrong."""
-        return import_snapshot(snapshot, seed=seed)
+        return import_snapshot(snapshot, seed=seed, clock_settings=clock)
 
     def extra_routes(self, get_state: Callable[[], Any]) -> Sequence[BaseRoute]:
         return (*_oauth.routes(get_state), *_health.routes(get_state, self.name))

@@ -263,7 +263,7 @@ class ConnectionIndex:
 
 
 def _version(state: StackAiState, organization: Organization) -> Version:
-    return state.clock.now, len(organization.connections)
+    return state.clock.last_write, len(organization.connections)
 
 
 def writing(

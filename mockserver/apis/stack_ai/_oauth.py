@@ -9,8 +9,8 @@
 3. `POST /connections/oauth/callback?code=` creates the connection with generated provider tokens;
    `PUT /connections/oauth/callback/{id}?code=` re-authorizes an existing one (new tokens).
 A code is bound to the user who started the flow and to its connection type; it works once and
-expires 10 minutes after it is issued (consent requests after 30 minutes), measured on a real
-monotonic clock: the only use of real time in the mock, and never visible in response data.
+expires 10 minutes after it is issued (consent requests after 30 minutes) on the mock clock: the engine's
+schedule purges it when that time comes (by wall time on a running clock, or `POST /__mock/clock`).
 """
 
 from __future__ import annotations
@@ -36,8 +36,11 @@ from ._rand import Rand
 from ._render import connection_json
 from ._state import AuthorizationCode, PendingAuthorization, StackAiState
 
-CODE_TTL_SECONDS = 600.0
-CONSENT_TTL_SECONDS = 1800.0
+CODE_TTL_SECONDS = 600
+CONSENT_TTL_SECONDS = 1800
+CODE_EXPIRY = "oauth-code-expiry"
+CONSENT_EXPIRY = "oauth-consent-expiry"
+_MICROS = 1_000_000
 CLIENT_ID = "stack-ai-mock"
 FLOW_KEYS = ("redirect_uri", "state")
 """Keys of `connection_provider_data` that steer the flow and are not stored with the connection."""
@@ -49,6 +52,26 @@ def _with_query(url: str, params: Mapping[str, str]) -> str:
     parts = urlsplit(url)
     query = parse_qsl(parts.query, keep_blank_values=True) + list(params.items())
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
+
+
+# ---------------------------------------------------------------- expiry (run by the engine's schedule)
+
+
+def expire_code(state: StackAiState, code: str, due: int) -> None:
+    """A code's 10 minutes are over: it goes, and so does its answered request once that expired too."""
+    grant = state.oauth.codes.pop(code, None)
+    if grant is None:
+        return
+    pending = state.oauth.pending.get(grant.request_id)
+    if pending is not None and due - pending.started >= CONSENT_TTL_SECONDS * _MICROS:
+        del state.oauth.pending[grant.request_id]
+
+
+def expire_consent(state: StackAiState, request_id: str, due: int) -> None:
+    """A consent request's 30 minutes are over: it goes, unless a code issued from it is still alive."""
+    if any(code.request_id == request_id for code in state.oauth.codes.values()):
+        return
+    state.oauth.pending.pop(request_id, None)
 
 
 # ---------------------------------------------------------------- API operations
@@ -102,7 +125,10 @@ def get_oauth_url(ctx: OperationContext) -> MockResponse:
         name=body.get("name"),
         redirect_uri=redirect_uri or ctx.base_url + LANDING_PATH,
         state=client_state if client_state is not None else rand.alnum(32),
-        started=state.monotonic(),
+        started=state.clock.now,
+    )
+    state.clock.timeline.schedule(
+        pending.started + CONSENT_TTL_SECONDS * _MICROS, CONSENT_EXPIRY, pending.request_id
     )
     state.oauth.pending[pending.request_id] = pending
     query = {
@@ -134,10 +160,10 @@ def _grant(state: StackAiState, code: str, user_id: str, entry: CatalogueEntry) 
     """
     grant = state.oauth.codes.get(code)
     if grant is None or grant.user_id != user_id:
-        raise _unknown_code("was never issued")
+        raise _unknown_code("was never issued or has expired")
     if grant.used:
         raise _unknown_code("was already used")
-    if state.monotonic() - grant.issued > CODE_TTL_SECONDS:
+    if state.clock.now - grant.issued >= CODE_TTL_SECONDS * _MICROS:
         raise _unknown_code("has expired")
     if grant.connection_type_id != entry.connection_type_id:
         raise _conflict(
@@ -255,7 +281,7 @@ def _decide(state: StackAiState, request_id: str, decision: str, status: int) ->
         return _error_page(
             "This authorization request was already answered. Start the OAuth flow again.", 400
         )
-    if state.monotonic() - pending.started > CONSENT_TTL_SECONDS:
+    if state.clock.now - pending.started >= CONSENT_TTL_SECONDS * _MICROS:
         return _error_page("This authorization request has expired. Start the OAuth flow again.", 400)
     if decision not in ("allow", "deny"):
         return _error_page("The decision must be 'allow' or 'deny'.", 400)
@@ -276,8 +302,9 @@ def _decide(state: StackAiState, request_id: str, decision: str, status: int) ->
         org_id=pending.org_id,
         provider_id=pending.provider_id,
         connection_type_id=pending.connection_type_id,
-        issued=state.monotonic(),
+        issued=state.clock.now,
     )
+    state.clock.timeline.schedule(state.clock.now + CODE_TTL_SECONDS * _MICROS, CODE_EXPIRY, code)
     params = {"code": code, "state": pending.state}
     profile = BY_TYPE[pending.connection_type_id].oauth
     if profile is not None:

@@ -26,8 +26,10 @@ from typing import Any
 
 from faker import Faker
 
+from ..._clock import FROZEN, ClockSettings, Timeline
 from ._catalogue import BY_TYPE, CREDENTIALS, CatalogueEntry, oauth_tokens
 from ._rand import Rand, Weighted, chance_bound, digests, stable_int, stable_uuid, stream_values, uuid_text
+from ._schedule import attach_handlers
 from ._state import (
     CLOCK_START,
     Clock,
@@ -122,7 +124,9 @@ _REVOKED_CHANCE = chance_bound(0.08)
 _HALF = chance_bound(0.5)
 
 
-def create_state(*, seed: int, connections: int = DEFAULT_CONNECTIONS) -> StackAiState:
+def create_state(
+    *, seed: int, connections: int = DEFAULT_CONNECTIONS, clock: ClockSettings = FROZEN
+) -> StackAiState:
     fake = Faker("en_US")  # reseeded for each organization: the same values as a new one, without its cost
     organizations = {
         org.org_id: org for org in (_seed_organization(seed, name, fake) for name in ORGANIZATIONS)
@@ -140,8 +144,12 @@ def create_state(*, seed: int, connections: int = DEFAULT_CONNECTIONS) -> StackA
             gc.freeze()  # they live as long as the state: keep them out of every later collection too
         if collecting:
             gc.enable()
-    clock = Clock(to_micros(CLOCK_START), Rand.of("stack-ai", seed, "clock"))
-    return StackAiState(seed=seed, organizations=organizations, clock=clock)
+    timeline = Timeline(start=to_micros(CLOCK_START), settings=clock)
+    state = StackAiState(
+        seed=seed, organizations=organizations, clock=Clock(timeline, Rand.of("stack-ai", seed, "clock"))
+    )
+    attach_handlers(state)
+    return state
 
 
 def _avatar(rand: Rand) -> str:

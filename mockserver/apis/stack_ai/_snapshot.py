@@ -4,7 +4,8 @@ A snapshot is plain JSON, `{"version": 1, ...}`, holding everything a response c
 
 - `seed`: the exporting server's seed. Resource trees, resource ids, cursors and the next ids and tokens
   derive from it, so a snapshot imports only into a server running the same seed;
-- `clock`: the deterministic clock (`now`, and `draws`, the position of its seeded random stream);
+- `clock`: the mock clock (`now`, `due`: the engine's schedule of due work, and `draws`, the position of
+  the seeded random stream of write steps);
 - `created`: connections created through the API (derives the next connection id);
 - `organizations`: in order, each with its members, groups and connections (in creation order), the
   connections with their RBAC grants, health and resource-tree size;
@@ -15,9 +16,8 @@ are not masked (a restored mock must keep working with them): treat a state file
 `provider_data` is JSON text rather than an object so that its key order (the order of
 `connection_provider_data` in responses) survives writers that sort keys, as the state file does.
 
-Not kept: the resource-folder cache (derived data). OAuth lifetimes are real elapsed time (monotonic
-clock): the snapshot stores each request's and code's age in seconds, and they pause while the state
-is not loaded (between export and import).
+Not kept: the resource-folder cache (derived data). OAuth lifetimes run on the mock clock: the snapshot
+stores each request's and code's age in seconds at the exported `clock.now`, and their expiry in `due`.
 """
 
 from __future__ import annotations
@@ -30,8 +30,10 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..._clock import FROZEN, ClockSettings, Timeline, format_instant
 from ._catalogue import BY_TYPE, OAUTH2
 from ._rand import MAX_DRAWS, Rand
+from ._schedule import attach_handlers
 from ._state import (
     ROLES,
     AuthorizationCode,
@@ -113,11 +115,12 @@ _MOCK_USERS = {user.user_id: user for user in USERS}
 
 
 def export_snapshot(state: StackAiState) -> dict[str, Any]:
-    now = state.monotonic()
+    now = state.clock.now
+    timeline = state.clock.timeline.export()
     return {
         "version": VERSION,
         "seed": state.seed,
-        "clock": {"now": iso(state.clock.now), "draws": state.clock.rand.drawn},
+        "clock": {"now": iso(now), "due": timeline["due"], "draws": state.clock.rand.drawn},
         "created": state.created,
         "organizations": [_export_organization(org) for org in state.organizations.values()],
         "oauth": {
@@ -174,7 +177,7 @@ def _export_connection(connection: Connection) -> dict[str, Any]:
     }
 
 
-def _export_pending(pending: PendingAuthorization, now: float) -> dict[str, Any]:
+def _export_pending(pending: PendingAuthorization, now: int) -> dict[str, Any]:
     return {
         "request_id": pending.request_id,
         "user_id": pending.user_id,
@@ -185,12 +188,12 @@ def _export_pending(pending: PendingAuthorization, now: float) -> dict[str, Any]
         "name": pending.name,
         "redirect_uri": pending.redirect_uri,
         "state": pending.state,
-        "age_seconds": max(0.0, now - pending.started),
+        "age_seconds": max(0, now - pending.started) / 1_000_000,
         "answered": pending.answered,
     }
 
 
-def _export_code(code: AuthorizationCode, now: float) -> dict[str, Any]:
+def _export_code(code: AuthorizationCode, now: int) -> dict[str, Any]:
     return {
         "code": code.code,
         "request_id": code.request_id,
@@ -198,7 +201,7 @@ def _export_code(code: AuthorizationCode, now: float) -> dict[str, Any]:
         "org_id": code.org_id,
         "provider_id": code.provider_id,
         "connection_type_id": code.connection_type_id,
-        "age_seconds": max(0.0, now - code.issued),
+        "age_seconds": max(0, now - code.issued) / 1_000_000,
         "used": code.used,
     }
 
@@ -332,7 +335,7 @@ def _unique(ids: list[str], where: str) -> None:
 # ---------------------------------------------------------------- import
 
 
-def import_snapshot(snapshot: Any, *, seed: int) -> StackAiState:
+def import_snapshot(snapshot: Any, *, seed: int, clock_settings: ClockSettings = FROZEN) -> StackAiState:
     """A fresh state from `export_snapshot`'s output; `ValueError` names the first thing that is wrong."""
     top = _object(snapshot, "the snapshot", _TOP_KEYS)
     version = top["version"]
@@ -347,14 +350,19 @@ def import_snapshot(snapshot: Any, *, seed: int) -> StackAiState:
             "(resource trees, ids and cursors derive from the seed): start the server with "
             f'--seed {exported_seed}, or POST /__mock/reset {{"seed": {exported_seed}}} first'
         )
-    clock_data = _object(top["clock"], "clock", ("now", "draws"))
+    clock_data = _object(top["clock"], "clock", ("now", "due", "draws"))
     rand = Rand.of("stack-ai", seed, "clock")
     rand.skip_to(_count(clock_data["draws"], "clock.draws", MAX_DRAWS))
-    clock = Clock(_time(clock_data["now"], "clock.now"), rand)
+    now = _time(clock_data["now"], "clock.now")
+    timeline = Timeline.restore(
+        {"now": format_instant(now), "due": clock_data["due"]}, settings=clock_settings
+    )
+    clock = Clock(timeline, rand)
     created = _count(top["created"], "created")
     organizations = _organizations(_list(top["organizations"], "organizations"))
     state = StackAiState(seed=seed, organizations=organizations, clock=clock, created=created)
-    state.oauth = _oauth(top["oauth"], state.monotonic())
+    state.oauth = _oauth(top["oauth"], now)
+    attach_handlers(state)
     return state
 
 
@@ -565,7 +573,7 @@ def _oauth_type(data: Mapping[str, Any], where: str) -> str:
     return type_id
 
 
-def _oauth(value: Any, now: float) -> OAuthStore:
+def _oauth(value: Any, now: int) -> OAuthStore:
     data = _object(value, "oauth", ("issued", "pending", "codes"))
     store = OAuthStore(issued=_count(data["issued"], "oauth.issued"))
     for index, item in enumerate(_list(data["pending"], "oauth.pending")):
@@ -588,7 +596,7 @@ def _oauth(value: Any, now: float) -> OAuthStore:
             name=_optional_string(fields["name"], f"{where}.name"),
             redirect_uri=_url(fields["redirect_uri"], f"{where}.redirect_uri"),
             state=_string(fields["state"], f"{where}.state"),
-            started=now - _seconds(fields["age_seconds"], f"{where}.age_seconds"),
+            started=now - round(_seconds(fields["age_seconds"], f"{where}.age_seconds") * 1_000_000),
             answered=_bool(fields["answered"], f"{where}.answered"),
         )
     for index, item in enumerate(_list(data["codes"], "oauth.codes")):
@@ -616,7 +624,7 @@ def _oauth(value: Any, now: float) -> OAuthStore:
             org_id=user.org_id,
             provider_id=pending.provider_id,
             connection_type_id=type_id,
-            issued=now - _seconds(fields["age_seconds"], f"{where}.age_seconds"),
+            issued=now - round(_seconds(fields["age_seconds"], f"{where}.age_seconds") * 1_000_000),
             used=_bool(fields["used"], f"{where}.used"),
         )
     return store

@@ -1,15 +1,14 @@
 """The in-memory store of the Stack AI mock: organizations, their members, groups and connections.
 
 Everything lives in one `StackAiState` built by `create_state` (see `_seed.py`); there is no global
-mutable data. Timestamps of writes come from `Clock`, a deterministic clock that starts at a fixed
-instant (2025-12-01T09:00:00+00:00) and moves forward a few milliseconds per write, so the same seed
-and the same requests give byte-identical responses.
+mutable data. Timestamps come from `Clock`, on the engine's mock clock (a `Timeline`): it starts at a
+fixed instant (2025-12-01T09:00:00+00:00) and each write moves it a seeded few milliseconds forward, so
+under a frozen clock the same seed and the same requests give byte-identical responses.
 """
 
 from __future__ import annotations
 
 import copy
-import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from ..._clock import Timeline
 from ._rand import Rand, stable_int, stable_uuid
 
 if TYPE_CHECKING:
@@ -75,14 +75,23 @@ def iso_millis(micros: int) -> str:
 
 @dataclass(slots=True)
 class Clock:
-    """Deterministic time for writes: each `tick` moves 1-5 ms forward (step sizes derived from the seed)."""
+    """Time on the state's timeline: each write's `tick` moves it 1-5 ms forward (steps from the seed)."""
 
-    now: int
+    timeline: Timeline
     rand: Rand
+    last_write: int = 0
+    """The instant of the latest write (the start before any): listings re-file what changed after it."""
+
+    def __post_init__(self) -> None:
+        self.last_write = self.last_write or self.timeline.now()
+
+    @property
+    def now(self) -> int:
+        return self.timeline.now()
 
     def tick(self) -> int:
-        self.now += 1000 + self.rand.below(4000)
-        return self.now
+        self.last_write = self.timeline.tick(1000 + self.rand.below(4000))
+        return self.last_write
 
 
 @dataclass(slots=True)
@@ -190,7 +199,8 @@ class PendingAuthorization:
     name: str | None
     redirect_uri: str
     state: str
-    started: float
+    started: int
+    """On the mock clock, in microseconds."""
     answered: bool = False
 
 
@@ -202,7 +212,8 @@ class AuthorizationCode:
     org_id: str
     provider_id: str
     connection_type_id: str
-    issued: float
+    issued: int
+    """On the mock clock, in microseconds."""
     used: bool = False
 
 
@@ -242,8 +253,6 @@ class StackAiState:
     oauth: OAuthStore = field(default_factory=OAuthStore)
     created: int = 0
     """Connections created through the API so far; derives the next connection id."""
-    monotonic: Callable[[], float] = time.monotonic
-    """Real elapsed time, used only to expire OAuth codes and consent requests (never in response data)."""
     folders: BoundedCache = field(default_factory=lambda: BoundedCache(1024))
     resources: BoundedCache = field(default_factory=lambda: BoundedCache(2048), compare=False, repr=False)
     """Rendered resources (derived data, see `_resources.resource_json`): pages are browsed again and again."""
@@ -267,7 +276,7 @@ class StackAiState:
         return copy.deepcopy(
             {
                 "organizations": self.organizations,
-                "clock": (self.clock.now, self.clock.rand.position),
+                "clock": (self.clock.now, self.clock.rand.position, self.clock.timeline.export()),
                 "oauth": self.oauth,
                 "created": self.created,
             }
