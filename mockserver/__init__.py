@@ -12,8 +12,8 @@ from ._api import (
     Reason,
 )
 from ._app import MockConfig, create_app, discover_apis
-from ._resources import package_version
 from ._clock import ClockSettings, Timeline
+from ._resources import package_version
 from ._spec import Operation, Spec, SpecError, load_spec
 from ._validation import Violation
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 import functools
+import hashlib
+import hmac
 import itertools
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -22,6 +26,8 @@ GLOBEX = "globex-production"
 ID = re.compile(r"^[0-9a-f]{32}$")
 REQUEST_ID = re.compile(r"^req_[0-9a-f]{12}$")
 TIMESTAMP = re.compile(r"^2026-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+MOCK_EPOCH = 1772280000
+"""2026-02-28T12:00:00Z, the mock clock's start, as a Unix time."""
 
 _slugs = itertools.count(1)
 
@@ -132,3 +138,37 @@ def ingest(client: TestClient, source_id: str, payload: Any = None, **kwargs: An
     if payload is not None:
         kwargs["json"] = payload
     return client.post(f"/v1/ingest/{source_id}", **kwargs)
+
+
+def signature_headers(
+    client: TestClient, source_id: str, body: bytes, *, at: int | None = None
+) -> dict[str, str]:
+    """The headers a provider signs `body` with for this source (its real secret, read from the store)."""
+    source = store_of(client).sources[source_id]
+    if not source.verification_enabled:
+        return {}
+    secret = source.verification_secret or ""
+    if source.verification_type == "standard_webhooks":
+        timestamp = str(at if at is not None else MOCK_EPOCH)
+        key = base64.b64decode(secret.removeprefix("whsec_"))
+        signed = f"msg_test.{timestamp}.".encode() + body
+        signature = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+        return {
+            "webhook-id": "msg_test",
+            "webhook-timestamp": timestamp,
+            "webhook-signature": f"v1,{signature}",
+        }
+    algorithm = hashlib.sha1 if source.verification_type == "hmac_sha1" else hashlib.sha256
+    digest = hmac.new(secret.encode(), body, algorithm).hexdigest()
+    return {source.verification_header or "": digest}
+
+
+def signed_ingest(client: TestClient, source_id: str, payload: Any, **kwargs: Any) -> Any:
+    """POST `payload` as JSON, signed the way the source verifies."""
+    body = json.dumps(payload).encode()
+    sent = {
+        "Content-Type": "application/json",
+        **signature_headers(client, source_id, body),
+        **kwargs.pop("headers", {}),
+    }
+    return client.post(f"/v1/ingest/{source_id}", content=body, headers=sent, **kwargs)

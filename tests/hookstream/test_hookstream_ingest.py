@@ -17,6 +17,7 @@ from hs_support import (
     headers,
     ingest,
     ok,
+    signed_ingest,
     snapshot,
 )
 
@@ -168,7 +169,7 @@ def test_ingest_reaches_sources_of_any_organization_without_credentials(hookstre
 def test_seeded_stripe_connection_routes_paid_invoices(hookstream):
     connections = ok(hookstream.get("/v1/connections", headers=headers(ACME)))["connections"]
     stripe = next(c for c in connections if c["filter_rules"] and "invoice.paid" in c["filter_rules"])
-    result = ok(ingest(hookstream, stripe["source_id"], {"type": "invoice.paid"}))
+    result = ok(signed_ingest(hookstream, stripe["source_id"], {"type": "invoice.paid"}))
     assert stripe["id"] in result["matched_connections"]
     after = get_connection(hookstream, stripe["id"])
     assert after["event_count"] == stripe["event_count"] + 1
@@ -184,7 +185,8 @@ def test_source_ingest_url_points_at_the_mock(hookstream):
 
 def test_mounted_under_a_prefix(client):
     prefix = "/hookstream/v1"
-    source = ok(client.get(f"{prefix}/sources", headers=headers()))["sources"][0]
+    body = {"name": "Plain", "slug": "plain-prefix"}
+    source = ok(client.post(f"{prefix}/sources", json=body, headers=headers()), 201)["source"]
     assert source["ingest_url"] == f"http://testserver{prefix}/ingest/{source['id']}"
     assert ok(
         client.post(f"{prefix}/ingest/{source['id']}", content=b"a=1", headers={"Content-Type": "text/plain"})

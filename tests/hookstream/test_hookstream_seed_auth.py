@@ -21,6 +21,7 @@ from hs_support import (
     new_client,
     ok,
     org_env,
+    signed_ingest,
 )
 
 from mockserver.apis.hookstream._keys import API_KEYS, ENVIRONMENTS
@@ -159,7 +160,7 @@ def test_missing_or_bad_credentials_get_401_invalid_api_key(hookstream, sent):
 def test_public_endpoints_need_no_credentials(hookstream):
     assert ok(hookstream.get("/v1/health")) == {"status": "ok", "timestamp": "2026-02-28T12:00:00Z"}
     source = ok(hookstream.get("/v1/sources", headers=headers()))["sources"][0]
-    assert ok(ingest(hookstream, source["id"], {"a": 1}))["accepted"] is True
+    assert ok(signed_ingest(hookstream, source["id"], {"a": 1}))["accepted"] is True
 
 
 @pytest.mark.parametrize(

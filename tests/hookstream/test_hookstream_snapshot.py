@@ -14,6 +14,7 @@ from hs_support import (
     headers,
     ingest,
     ok,
+    signed_ingest,
     snapshot,
     store_of,
 )
@@ -96,6 +97,6 @@ def test_sessions_have_their_own_hookstream_state(hookstream):
     ok(hookstream.patch(f"/v1/sources/{source['id']}", json={"name": "session only"}, headers=in_session))
     assert snapshot(hookstream) == before
     assert get_connection(hookstream, connection["id"])["source_name"] == source["name"]
-    result = ok(ingest(hookstream, source["id"], {}, headers={"X-Mock-Session": "job-1"}))
+    result = ok(signed_ingest(hookstream, source["id"], {}, headers={"X-Mock-Session": "job-1"}))
     assert connection["id"] not in result["matched_connections"]
     assert snapshot(hookstream) == before

@@ -17,7 +17,7 @@ from ._errors import describe_all
 from ._keys import API_KEY_FORMAT, API_KEYS, BY_KEY, BY_SESSION
 from ._ratelimit import rate_limit_argument
 from ._snapshot import export_store, import_store
-from ._state import ANONYMOUS, RATE_LIMITED, HookstreamState, new_state
+from ._state import ANONYMOUS, RATE_LIMITED, HookstreamState, new_state, read_event_retention
 from ._stream import stream_routes
 
 __all__ = ["API", "HookstreamApi", "HookstreamState"]
@@ -68,6 +68,14 @@ class HookstreamApi(ApiDefinition):
             metavar="N",
             help="plan limit of destinations per organization; more gives 403 (default: none)",
         )
+        group.add_argument(
+            "--event-retention",
+            dest="event_retention",
+            type=_positive_int,
+            default=None,
+            metavar="N",
+            help="events kept per organization for GET /v1/events; the oldest are dropped first (default: 1000)",
+        )
 
     def create_state(
         self, *, seed: int, options: Mapping[str, Any], clock: ClockSettings = FROZEN
@@ -92,7 +100,8 @@ class HookstreamApi(ApiDefinition):
         served = snapshot.get("requests_served", 0)
         if isinstance(served, bool) or not isinstance(served, int) or served < 0:
             raise ValueError("requests_served must be a non-negative integer")
-        store = import_store(snapshot["store"], seed=seed, clock_settings=clock)
+        retention = read_event_retention(options.get("event_retention"))
+        store = import_store(snapshot["store"], seed=seed, retention=retention, clock_settings=clock)
         state = new_state(seed, options, store=store)
         state.requests_served = served
         return state

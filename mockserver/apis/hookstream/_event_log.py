@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -143,6 +143,24 @@ class EventLog:
 
     def __len__(self) -> int:
         return len(self._by_id)
+
+    def __eq__(self, other: object) -> bool:
+        """The same events (the dedup windows are derived from them and pruned lazily, so not compared)."""
+        if not isinstance(other, EventLog):
+            return NotImplemented
+        mine = (self.retention, self.next_seq, list(self.chronological()))
+        return mine == (other.retention, other.next_seq, list(other.chronological()))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> EventLog:
+        """A copy that shares what is never changed after storage (an event's headers, query and body)."""
+        copied = EventLog(retention=self.retention)
+        for event in self.chronological():
+            copied.add(replace(event, matched_connections=list(event.matched_connections)))
+        copied.next_seq = self.next_seq
+        copied._dedup = {source: OrderedDict(seen) for source, seen in self._dedup.items()}
+        return copied
 
     def __contains__(self, event_id: object) -> bool:
         return event_id in self._by_id

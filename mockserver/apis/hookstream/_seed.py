@@ -1,7 +1,8 @@
 """Seeded data: per environment, sources from templates, destinations of several types, and connections.
 
 Everything comes from `random.Random` and `Faker` seeded from `--seed` and the environment id, so the
-same seed gives the same data; every timestamp is before the clock's start.
+same seed gives the same data; every timestamp is before the clock's start. The last three days hold each source's event history
+(`_seed_events`), which also sets the sources' and connections' counters.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from faker import Faker
 
 from ..._generate import stable_seed
 from ._keys import ENVIRONMENTS, Environment
+from ._seed_events import seed_history
 from ._store import CLOCK_START, Connection, Destination, Source, Store, format_time
 from ._templates import BY_ID
 
@@ -257,9 +259,6 @@ def _connections(
     found = []
     for source, destination, rules, status, enabled, transform in plan:
         created = times.next(max_minutes=120)
-        active = status == "active" and enabled
-        count = rng.randint(20, 5000) if active or rng.random() < 0.5 else 0
-        last_event = format_time(times.later(created)) if count else None
         updated = times.later(created) if rng.random() < 0.5 else created
         found.append(
             Connection(
@@ -275,23 +274,21 @@ def _connections(
                 enabled=enabled,
                 filter_rules=rules,
                 status=status,
-                event_count=count,
-                last_event_at=last_event,
+                event_count=0,  # the seeded history (`_seed_events`) counts the events it routes
+                last_event_at=None,
                 created_at=format_time(created),
                 updated_at=format_time(updated),
                 transform_enabled=transform is not None,
                 transform_expression=transform,
             )
         )
-        source.event_count += count
-    for source in sources:
-        source.event_count += rng.randint(0, 400)
     return found
 
 
 def populate(store: Store) -> None:
     """Fill an empty store with the seeded organizations' data."""
     fake = Faker("en_US")  # reseeded for each environment: the same values as a new one, without its cost
+    history: list[tuple[str, list[Source]]] = []
     for env in ENVIRONMENTS:
         env_seed = stable_seed("hookstream:seed", store.seed, env.env_id)
         rng = random.Random(env_seed)
@@ -303,3 +300,5 @@ def populate(store: Store) -> None:
         store.sources.update((s.id, s) for s in sources)
         store.destinations.update((d.id, d) for d in destinations)
         store.connections.update((c.id, c) for c in connections)
+        history.append((env.name, sources))
+    seed_history(store, history)

@@ -12,11 +12,13 @@ import types
 import typing
 from collections.abc import Mapping
 from dataclasses import asdict, fields
+from datetime import UTC, datetime
 from typing import Any
 
 from ..._clock import FROZEN, ClockSettings, Timeline
+from ._event_log import DEFAULT_RETENTION, EventLog, StoredEvent, as_plain
 from ._keys import ENVIRONMENTS
-from ._store import Connection, Destination, Source, Store
+from ._store import TIME_FORMAT, Connection, Destination, Source, Store
 
 _ID = re.compile(r"^[0-9a-f]{32}$")
 _TABLES: tuple[tuple[str, type[Source] | type[Destination] | type[Connection]], ...] = (
@@ -33,6 +35,7 @@ def export_store(store: Store) -> dict[str, Any]:
         "sources": [asdict(s) for s in store.sources.values()],
         "destinations": [asdict(d) for d in store.destinations.values()],
         "connections": [asdict(c) for c in store.connections.values()],
+        "events": [as_plain(e) for e in store.events.chronological()],
     }
 
 
@@ -67,14 +70,51 @@ def _conforms(value: Any, hint: Any) -> bool:
     return isinstance(value, hint)
 
 
-def import_store(snapshot: Mapping[str, Any], *, seed: int, clock_settings: ClockSettings = FROZEN) -> Store:
+def _import_events(items: Any, *, retention: int, environments: set[tuple[str, str]]) -> EventLog:
+    """The event log of a snapshot (oldest first per organization); each source's dedup window is rebuilt
+    from the unique events it holds."""
+    if not isinstance(items, list):
+        raise ValueError("events must be a list")
+    log = EventLog(retention=retention)
+    last_seq: dict[str, int] = {}
+    for item in items:
+        event: StoredEvent = _record("events", StoredEvent, item)
+        if event.id in log:
+            raise ValueError(f"events: id {event.id} appears twice")
+        if (event.org_id, event.env_id) not in environments:
+            raise ValueError(f"events {event.id}: unknown organization or environment")
+        if event.seq <= last_seq.get(event.org_id, 0):
+            raise ValueError(f"events {event.id}: seq must grow within an organization")
+        try:
+            received = datetime.strptime(event.received_at, TIME_FORMAT).replace(tzinfo=UTC)
+        except ValueError as exc:
+            raise ValueError(f"events {event.id}: received_at must look like 2026-02-28T12:00:00Z") from exc
+        last_seq[event.org_id] = event.seq
+        log.add(event)
+        if (
+            event.dedup_hash is not None
+            and event.dedup_status == "unique"
+            and event.verification_status != "failed"
+        ):
+            log.remember(event.source_id, event.dedup_hash, now=received.timestamp())
+    return log
+
+
+def import_store(
+    snapshot: Mapping[str, Any],
+    *,
+    seed: int,
+    retention: int = DEFAULT_RETENTION,
+    clock_settings: ClockSettings = FROZEN,
+) -> Store:
     """A store from `export_store`'s output; `ValueError` names the first thing that is wrong."""
     timeline = Timeline.restore(snapshot["clock"], settings=clock_settings)
     serial = snapshot["serial"]
     if isinstance(serial, bool) or not isinstance(serial, int) or serial < 0:
         raise ValueError("serial must be a non-negative integer")
-    store = Store(seed=seed, timeline=timeline, serial=serial)
     environments = {(env.org_id, env.env_id) for env in ENVIRONMENTS}
+    events = _import_events(snapshot.get("events", []), retention=retention, environments=environments)
+    store = Store(seed=seed, timeline=timeline, serial=serial, events=events)
     for kind, record_type in _TABLES:
         items = snapshot[kind]
         if not isinstance(items, list):

@@ -10,6 +10,7 @@ from typing import Any
 from ..._api import Behaviour, MockResponse, OperationContext, Problem
 from ..._clock import FROZEN, ClockSettings, Timeline, to_micros
 from ..._generate import stable_seed
+from ._event_log import DEFAULT_RETENTION, EventLog
 from ._ratelimit import RateLimit, RateLimiter, parse_rate_limit
 from ._seed import populate
 from ._store import CLOCK_START, Store
@@ -55,6 +56,14 @@ def read_destination_limit(value: Any) -> int | None:
     return value
 
 
+def read_event_retention(value: Any) -> int:
+    if value is None:
+        return DEFAULT_RETENTION
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"invalid event retention {value!r}: expected a positive integer")
+    return value
+
+
 def new_state(
     seed: int,
     options: Mapping[str, Any],
@@ -68,7 +77,11 @@ def new_state(
     `POST /__mock/clock` only).
     """
     if store is None:
-        store = Store(seed=seed, timeline=Timeline(start=to_micros(CLOCK_START), settings=clock))
+        store = Store(
+            seed=seed,
+            timeline=Timeline(start=to_micros(CLOCK_START), settings=clock),
+            events=EventLog(retention=read_event_retention(options.get("event_retention"))),
+        )
         populate(store)
     timeline = store.timeline
 
