@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from starlette.routing import BaseRoute
 
 from ._clock import FROZEN, ClockSettings, Timeline
+from ._outbound import OutboundRunner
 from ._spec import Operation, SecurityScheme
 from ._validation import Violation
 
@@ -155,6 +156,10 @@ class ApiDefinition:
     def timeline(self, state: Any) -> Timeline | None:
         """The state's clock and schedule of due work, or None for an API that keeps no time."""
         return None
+
+    def connect(self, state: Any, *, outbound: OutboundRunner, session: str) -> None:
+        """Hand a state the engine's outbound runner (called for every state the engine creates, imports or
+        installs, with the session it serves); an API that sends requests of its own keeps it."""
 
     def export_state(self, state: Any) -> dict[str, Any] | None:
         """A JSON-ready snapshot of the state, or `None` if the API cannot export it."""

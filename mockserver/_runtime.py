@@ -1,4 +1,4 @@
-"""What every served API shares: the request journal, fault rules, latency and session limits."""
+"""What every served API shares: the request journal, fault rules, latency, session limits and outbound work."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from ._faults import FaultBook
 from ._journal import RequestJournal
+from ._outbound import OutboundRunner
 
 SESSION_HEADER = "x-mock-session"
 SESSION_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -35,6 +36,7 @@ class MockRuntime:
     max_sessions: int = 32
     random: random.Random = field(default_factory=lambda: random.Random(0))
     started: float = field(default_factory=time.monotonic)
+    outbound: OutboundRunner = field(default_factory=OutboundRunner)
 
     def uptime_seconds(self) -> float:
         return time.monotonic() - self.started

@@ -10,6 +10,7 @@ from typing import Any
 from ..._api import Behaviour, MockResponse, OperationContext, Problem
 from ..._clock import FROZEN, ClockSettings, Timeline, to_micros
 from ..._generate import stable_seed
+from ._delivery import Deliveries
 from ._event_log import DEFAULT_RETENTION, EventLog
 from ._ratelimit import RateLimit, RateLimiter, parse_rate_limit
 from ._seed import populate
@@ -28,6 +29,15 @@ class HookstreamState:
     destination_limit: int | None = None
     requests_served: int = 0
     stream: EventStream = field(default_factory=EventStream)
+    deliveries: Deliveries = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.deliveries = Deliveries(
+            store=self.store,
+            seed=self.seed,
+            publish=lambda attempt: self.stream.publish_delivery(attempt),
+        )
+        self.deliveries.owner = self
 
     def next_request_id(self) -> str:
         self.requests_served += 1

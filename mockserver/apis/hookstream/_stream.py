@@ -1,5 +1,7 @@
 """`GET /ws`: the live stream. A WebSocket client subscribes to `events` or `events:<source_id>` and gets an
-`{"type": "event", "channel", "data"}` frame for each event stored afterwards.
+`{"type": "event", "channel", "data"}` frame for each event stored afterwards; on `deliveries` or
+`deliveries:<destination_id>` it gets a `{"type": "delivery", "channel", "data"}` frame (the delivery
+attempt as `GET /delivery-attempts/{id}` shows it) each time an attempt is made, held or finishes.
 
 Bounds: at most `MAX_SUBSCRIBERS` open streams per state (more are closed with 1013, try again later),
 and `QUEUE_FRAMES` frames waiting per client (a client that falls behind loses its oldest frames).
@@ -17,6 +19,8 @@ from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ..._jsontext import decode_json
+from ._attempt_log import DeliveryAttempt
+from ._attempt_view import attempt_body
 from ._event_log import StoredEvent
 from ._event_view import event_item
 from ._keys import API_KEY_FORMAT, BY_KEY, BY_SESSION, ApiKey
@@ -27,7 +31,8 @@ __all__ = ["MAX_SUBSCRIBERS", "QUEUE_FRAMES", "EventStream", "stream_routes"]
 MAX_SUBSCRIBERS = 64
 QUEUE_FRAMES = 256
 SESSION_COOKIE = "better-auth.session_token"
-_CHANNELS = ("events",)
+_CHANNELS = ("events", "deliveries")
+_CHANNEL_HELP = "events, events:<source_id>, deliveries or deliveries:<destination_id>"
 
 
 @dataclass(eq=False, slots=True)
@@ -39,6 +44,11 @@ class Subscriber:
 
     def wants(self, event: StoredEvent) -> Iterator[str]:
         for channel in ("events", f"events:{event.source_id}"):
+            if channel in self.channels:
+                yield channel
+
+    def wants_delivery(self, attempt: DeliveryAttempt) -> Iterator[str]:
+        for channel in ("deliveries", f"deliveries:{attempt.destination_id}"):
             if channel in self.channels:
                 yield channel
 
@@ -79,6 +89,17 @@ class EventStream:
                 data = data if data is not None else event_item(event, store)
                 subscriber.offer({"type": "event", "channel": channel, "data": data})
 
+    def publish_delivery(self, attempt: DeliveryAttempt) -> None:
+        if not self._subscribers:
+            return
+        data: dict[str, Any] | None = None
+        for subscriber in self._subscribers:
+            if subscriber.org_id != attempt.org_id:
+                continue
+            for channel in subscriber.wants_delivery(attempt):
+                data = data if data is not None else attempt_body(attempt)
+                subscriber.offer({"type": "delivery", "channel": channel, "data": data})
+
 
 def _api_key(websocket: WebSocket) -> ApiKey | None:
     token = websocket.query_params.get("token", "")
@@ -90,10 +111,10 @@ def _api_key(websocket: WebSocket) -> ApiKey | None:
 
 def _channel_error(channel: Any) -> str | None:
     if not isinstance(channel, str):
-        return "channel must be a string: events or events:<source_id>"
+        return f"channel must be a string: {_CHANNEL_HELP}"
     name, _, source_id = channel.partition(":")
     if name not in _CHANNELS or (":" in channel and not source_id):
-        return f"unknown channel {channel[:80]!r}: subscribe to events or events:<source_id>"
+        return f"unknown channel {channel[:80]!r}: subscribe to {_CHANNEL_HELP}"
     return None
 
 
@@ -110,7 +131,11 @@ async def _serve(websocket: WebSocket, stream: EventStream) -> None:
     await websocket.accept()
     try:
         await websocket.send_json(
-            {"type": "welcome", "org_id": org_id, "channels": ["events", "events:<source_id>"]}
+            {
+                "type": "welcome",
+                "org_id": org_id,
+                "channels": ["events", "events:<source_id>", "deliveries", "deliveries:<destination_id>"],
+            }
         )
         sender = asyncio.create_task(_forward(websocket, subscriber))
         try:
