@@ -1161,6 +1161,145 @@ def test_hookstream_security_scheme(location: str, name: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------------------
+# 2d. hookstream events and ingest against api-notes section D (the vendor's reference pages)
+# ---------------------------------------------------------------------------------------------------------
+
+HOOKSTREAM_EVENT_FIELDS = {
+    "id": "string",
+    "source_id": "string",
+    "org_id": "string",
+    "env_id": "string",
+    "method": "string",
+    "content_type": "string|null",
+    "source_ip": "string|null",
+    "payload_size": "integer",
+    "verification_status": "string",
+    "dedup_status": "string",
+    "status": "string",
+    "received_at": "string",
+    "source_name": "string|null",
+    "source_slug": "string|null",
+}
+HOOKSTREAM_EVENT_DETAIL_FIELDS = {
+    **HOOKSTREAM_EVENT_FIELDS,
+    "headers": "object",
+    "query_params": "object",
+    "payload_inline": "string|null",
+    "payload_ref": "string|null",
+    "payload": "any",
+    "verification_error": "string|null",
+    "dedup_hash": "string|null",
+    "topic": "string|null",
+}
+HOOKSTREAM_EVENT_QUERY = (
+    "source_id",
+    "org_id",
+    "status",
+    "verification_status",
+    "dedup_status",
+    "method",
+    "search",
+    "cursor",
+    "direction",
+    "after",
+    "before",
+    "limit",
+    "offset",
+)
+HOOKSTREAM_PAGINATION = {
+    "total": "integer",
+    "limit": "integer",
+    "offset": "integer",
+    "has_more": "boolean",
+    "next_cursor": "string|null",
+    "prev_cursor": "string|null",
+}
+INGEST_METHODS = ("get", "post", "put", "patch", "delete")
+
+
+def _json_schema(spec: Spec, method: str, path: str, status: str) -> Any:
+    response = spec.responses(method, path).get(status)
+    assert response is not None, f"{method.upper()} {path}: no {status} response"
+    return response["content"]["application/json"]["schema"]
+
+
+def _check_fields(spec: Spec, where: str, schema: Any, fields: Mapping[str, str]) -> None:
+    for name, types in fields.items():
+        child = spec.child(schema, name)
+        assert child is not None, f"{where}.{name} missing"
+        assert spec.requires(schema, name), f"{where}.{name} is required in the reference"
+        if types != "any":
+            admitted = spec.types(child)
+            assert admitted == parse_types(types), f"{where}.{name} admits {sorted(admitted)}, not {types}"
+
+
+@pytest.mark.parametrize("method", INGEST_METHODS)
+def test_hookstream_ingest_takes_every_documented_method_without_credentials(method: str) -> None:
+    spec = load("hookstream")
+    operation = spec.operation(method, "/ingest/{source_id}")
+    assert operation.get("security") == [], f"{method.upper()} /ingest needs no credentials"
+    result = _json_schema(spec, method, "/ingest/{source_id}", "200")
+    _check_fields(
+        spec, f"{method.upper()} /ingest 200", result, {"event_id": "string", "source_id": "string"}
+    )
+    extras = undocumented_properties(spec, result, {"event_id": "string", "source_id": "string"})
+    assert not extras, f"ingest answer fields not documented and not marked x-inferred: {extras}"
+    for status in ("401", "403", "404"):
+        error = _json_schema(spec, method, "/ingest/{source_id}", status)
+        assert spec.child(error, "error") is not None and spec.requires(error, "status"), status
+
+
+def test_hookstream_list_events_parameters() -> None:
+    spec = load("hookstream")
+    params = spec.parameters("get", "/events")
+    assert set(params) == {("query", name) for name in HOOKSTREAM_EVENT_QUERY}
+    limit = params[("query", "limit")]["schema"]
+    assert (spec.keyword(limit, "default"), spec.keyword(limit, "maximum")) == (50, 100)
+    assert not any(param.get("required") for param in params.values())
+
+
+def test_hookstream_list_events_envelope() -> None:
+    spec = load("hookstream")
+    root = _json_schema(spec, "get", "/events", "200")
+    _check_fields(spec, "GET /events 200", root, {"events": "array", "pagination": "object"})
+    _check_fields(
+        spec,
+        "GET /events 200 events[]",
+        spec.child(spec.child(root, "events"), "[]"),
+        HOOKSTREAM_EVENT_FIELDS,
+    )
+    _check_fields(spec, "GET /events 200 pagination", spec.child(root, "pagination"), HOOKSTREAM_PAGINATION)
+    fields = {
+        "events": "array",
+        "pagination": "object",
+        **under("events[]", HOOKSTREAM_EVENT_FIELDS),
+        **under("pagination", HOOKSTREAM_PAGINATION),
+    }
+    assert not undocumented_properties(spec, root, fields)
+
+
+def test_hookstream_event_detail() -> None:
+    spec = load("hookstream")
+    root = _json_schema(spec, "get", "/events/{id}", "200")
+    event = spec.child(root, "event")
+    assert event is not None and spec.requires(root, "event")
+    _check_fields(spec, "GET /events/{id} 200 event", event, HOOKSTREAM_EVENT_DETAIL_FIELDS)
+    assert not undocumented_properties(
+        spec, root, {"event": "object", **under("event", HOOKSTREAM_EVENT_DETAIL_FIELDS)}
+    )
+    not_found = spec.responses("get", "/events/{id}")["404"]["content"]["application/json"]
+    assert any(example["value"]["error"] == "Event not found" for example in not_found["examples"].values())
+
+
+def test_hookstream_event_statuses_are_the_documented_lifecycle() -> None:
+    spec = load("hookstream")
+    status = spec.child(
+        spec.child(spec.child(_json_schema(spec, "get", "/events", "200"), "events"), "[]"), "status"
+    )
+    assert spec.enums(status) == [["received", "processing", "delivered", "failed"]]
+
+
+# ---------------------------------------------------------------------------------------------------------
 # 3. Straight from the seed text (skipped when ../shared/seeds is absent)
 # ---------------------------------------------------------------------------------------------------------
 

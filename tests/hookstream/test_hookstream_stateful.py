@@ -108,6 +108,13 @@ class HookstreamMachine(RuleBasedStateMachine):
         error(response, status, message)
         assert snapshot(self.client) == before
 
+    def _event_total(self, source: Item) -> int:
+        if source.deleted:
+            return 0
+        query = {"source_id": source.id, "limit": 1}
+        listed = ok(self.client.get("/v1/events", params=query, headers=headers(source.owner)))
+        return int(listed["pagination"]["total"])
+
     @staticmethod
     def _visible(item: Item, owner: str) -> bool:
         return not item.deleted and item.org == org_env(owner)[0]
@@ -282,11 +289,21 @@ class HookstreamMachine(RuleBasedStateMachine):
         payload = {"type": event_type, "n": n}
         before = snapshot(self.client)
         sent_headers = {"X-Kind": kind} if kind else {}
+        events_before = self._event_total(source)
         response = self.client.post(f"/v1/ingest/{source_id}", json=payload, headers=sent_headers)
         if source.deleted:
             self._refused(response, 404, before, "Source not found")
             return
         result = ok(response)
+        assert self._event_total(source) == events_before + 1
+        detail = self.client.get(f"/v1/events/{result['event_id']}", headers=headers(source.owner))
+        stored = ok(detail)["event"]
+        assert stored["payload"] == payload and stored["source_id"] == source_id
+        assert stored["status"] == ("processing" if result["matched_connections"] else "received")
+        assert stored["verification_status"] == "skipped" and stored["dedup_status"] == "skipped"
+        for stranger in (ACME, GLOBEX):
+            if stranger != source.owner:
+                error(self.client.get(f"/v1/events/{result['event_id']}", headers=headers(stranger)), 404)
         event(f"ingest: {min(len(result['matched_connections']), 2)}+ matched")
         event(f"ingest: {min(len(result['filtered_connections']), 2)}+ filtered")
         live = [

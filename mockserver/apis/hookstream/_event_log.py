@@ -251,7 +251,7 @@ def _indexed_page(events: _Sequence, *, limit: int, offset: int, cursor: int | N
         start = events.count_newer(found[0].seq) if found else 0
     else:
         found = [event for _, event in zip(range(limit), events.older_than(cursor), strict=False)]
-        start = events.count_newer(cursor)
+        start = events.count_newer(cursor - 1)  # the events at or after the cursor come before the page
     return Page(found, total, start, start + len(found) < total, start > 0 and bool(found))
 
 
@@ -260,12 +260,15 @@ def _scanned_page(
 ) -> Page:
     matching = [event for event in events.newest_first() if predicate(event)]
     total = len(matching)
+    end = None
     if cursor is None:
         start = offset
+    elif newer:
+        end = sum(1 for event in matching if event.seq > cursor)  # matching is newest first
+        start = max(0, end - limit)
     else:
-        before = sum(1 for event in matching if event.seq > cursor)  # matching is newest first
-        start = max(0, before - limit) if newer else before
-    found = matching[start : start + limit]
+        start = sum(1 for event in matching if event.seq >= cursor)
+    found = matching[start : start + limit if end is None else end]
     return Page(found, total, start, start + len(found) < total, start > 0 and bool(found))
 
 

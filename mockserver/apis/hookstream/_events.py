@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from ..._api import MockResponse, OperationContext, Problem
-from ._common import caller_of, invalid, json_response, not_found, store_of
+from ._common import caller_of, json_response, not_found, store_of
 from ._event_log import Predicate, StoredEvent
 from ._event_view import event_detail, event_item
 from ._state import rate_limited
@@ -39,12 +39,15 @@ def _moment(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
+def _field_equals(name: str, wanted: Any) -> Predicate:
+    return lambda event: bool(getattr(event, name) == wanted)
+
+
 def _predicate(query: Mapping[str, Any]) -> Predicate | None:
     checks: list[Predicate] = []
     for name in ("status", "verification_status", "dedup_status", "method"):
         if name in query:
-            wanted = query[name]
-            checks.append(lambda event, name=name, wanted=wanted: getattr(event, name) == wanted)
+            checks.append(_field_equals(name, query[name]))
     if query.get("search"):
         needle = str(query["search"]).casefold()
         checks.append(lambda event: needle in event.body.casefold())
@@ -69,10 +72,8 @@ def list_events(ctx: OperationContext) -> MockResponse | Problem:
     cursor = None
     if "cursor" in query:
         cursor = decode_cursor(query["cursor"])
-        if cursor is None:
-            return invalid(["cursor is not a cursor from a previous page of GET /events"])
-        if "offset" in query:
-            return invalid(["offset cannot be combined with cursor"])
+        if cursor is None:  # well-formed (the spec's pattern) but not one this server made
+            return Problem(404, f"Cursor not found: {query['cursor']}", "resource_not_found")
     if query.get("org_id", caller.org_id) != caller.org_id:
         page_events: list[StoredEvent] = []
         total, start, has_more, has_newer = 0, 0, False, False

@@ -2,14 +2,18 @@
 
 Besides the derived 401, 415 and 429 (`--rate-limit 1/60`): an id that is not 32 hex characters or a bad
 body or query (400), an id nothing has (404), a taken slug or a source or destination still in use (409), the
-plan limit of `--destination-limit 1` (403).
+plan limit of `--destination-limit 1` (403), a forged signature at ingest (401) and a denied sender (403).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+from collections.abc import Callable
 from typing import Any
 
-from ..._fixtures import ApiCases, CaseBook, GenerationError, Session, with_derived
+from ..._exchange import Body
+from ..._fixtures import ApiCases, Call, CaseBook, GenerationError, Session, with_derived
 from ..._service import ApiService
 
 UNKNOWN_HEX_ID = "0" * 32
@@ -42,6 +46,66 @@ def _unused(s: Session, collection: str, body: dict[str, Any]) -> str:
 
 def _used(s: Session, field: str) -> str:
     return str(_items(s, "connections")[0][field])
+
+
+FIXTURE_SECRET = "fixture-signing-secret"
+
+
+def _hex_hmac(secret: str, body: bytes) -> str:
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def _verifying_source(s: Session) -> str:
+    """A new GitHub source with a known secret and one connection, so a signed event is routed."""
+    body = {"name": "GitHub fixtures", "slug": "github-fixtures", "template": "github"}
+    source_id = _unused(s, "sources", {**body, "verification_secret": FIXTURE_SECRET})
+    connection = {
+        "source_id": source_id,
+        "destination_id": _first_id(s, "destinations", "destinations"),
+        "name": "Pushes",
+    }
+    s.expect(s.call("POST", "/v1/connections", json_body=connection), 201)
+    return source_id
+
+
+def _plain_source(s: Session) -> str:
+    return _unused(s, "sources", {"name": "Plain callbacks", "slug": "plain-callbacks"})
+
+
+def _ingest(
+    method: str,
+    event: dict[str, Any],
+    *,
+    source: Callable[[Session], str],
+    signature: bool = False,
+    secret: str = FIXTURE_SECRET,
+    headers: dict[str, str] | None = None,
+) -> Callable[[Session], Call]:
+    """An ingest request: JSON `event` as the body (a GET carries `?event=ping` instead), signed as GitHub
+    signs it when `signature` is set."""
+
+    def build(s: Session) -> Call:
+        path = f"/v1/ingest/{source(s)}"
+        body = b"" if method == "GET" else Body("json", event).to_bytes()
+        sent = {} if method == "GET" else {"Content-Type": "application/json"}
+        if signature:
+            sent |= {"X-Hub-Signature-256": "sha256=" + _hex_hmac(secret, body), "X-GitHub-Event": "push"}
+        query = {"event": "ping"} if method == "GET" else {}
+        return s.call(method, path, anonymous=True, query=query, headers=sent | (headers or {}), content=body)
+
+    return build
+
+
+def _denying_source(s: Session) -> str:
+    body = {"name": "Partner feed", "slug": "partner-feed", "ip_denylist": ["203.0.113.0/24"]}
+    return _unused(s, "sources", body)
+
+
+def _forged_event(s: Session) -> str:
+    source_id = _verifying_source(s)
+    forged = {"Content-Type": "application/json", "X-Hub-Signature-256": "sha256=" + "0" * 64}
+    s.expect(s.call("POST", f"/v1/ingest/{source_id}", anonymous=True, headers=forged, content=b"{}"), 401)
+    return _first_id(s, "events", "events")
 
 
 def _freeze_rate_limit_clock(service: ApiService) -> None:
@@ -249,15 +313,58 @@ def _explicit() -> CaseBook:
         lambda s: s.call("GET", "/v1/health", anonymous=True)
     )
     event = {"type": "order.paid", "amount": 42}
-    add("ingestEvent", 200, "ok", "An event routed through the source's connections (no authentication).")(
-        lambda s: s.call("POST", f"/v1/ingest/{_used(s, 'source_id')}", anonymous=True, json_body=event)
+    add("ingestEvent", 200, "ok", "A GitHub-signed event, verified and routed (no authentication).")(
+        _ingest("POST", event, source=_verifying_source, signature=True)
     )
-    add("ingestEvent", 400, "invalid-id", "A source id that is not 32 lowercase hex characters.")(
-        lambda s: s.call("POST", f"/v1/ingest/{NOT_AN_ID}", anonymous=True, json_body=event)
+    for method, operation_id in (
+        ("GET", "ingestEventGet"),
+        ("PUT", "ingestEventPut"),
+        ("PATCH", "ingestEventPatch"),
+        ("DELETE", "ingestEventDelete"),
+    ):
+        add(operation_id, 200, "ok", f"A {method} to a source that does not verify signatures.")(
+            _ingest(method, event, source=_plain_source)
+        )
+    for method, operation_id in (
+        ("POST", "ingestEvent"),
+        ("GET", "ingestEventGet"),
+        ("PUT", "ingestEventPut"),
+        ("PATCH", "ingestEventPatch"),
+        ("DELETE", "ingestEventDelete"),
+    ):
+        add(operation_id, 401, "bad-signature", "A signature made with another secret: stored as failed.")(
+            _ingest(method, event, source=_verifying_source, signature=True, secret="another-secret")
+        )
+        add(operation_id, 403, "ip-denied", "A sender on the source's ip_denylist (in a CIDR range).")(
+            _ingest(method, event, source=_denying_source, headers={"X-Forwarded-For": "203.0.113.7"})
+        )
+        add(operation_id, 400, "invalid-id", "A source id that is not 32 lowercase hex characters.")(
+            _ingest(method, event, source=lambda s: NOT_AN_ID)
+        )
+        add(operation_id, 404, "unknown-source", "A source id nothing has.")(
+            _ingest(method, event, source=lambda s: UNKNOWN_HEX_ID)
+        )
+
+    # ------------------------------------------------ events
+    add("listEvents", 200, "ok", "The newest events of the organization, five to a page.")(
+        lambda s: s.call("GET", "/v1/events", query={"limit": 5})
     )
-    add("ingestEvent", 404, "unknown-source", "A source id nothing has.")(
-        lambda s: s.call("POST", f"/v1/ingest/{UNKNOWN_HEX_ID}", anonymous=True, json_body=event)
+    add("listEvents", 200, "failed-verifications", "Only the events whose signature check failed.")(
+        lambda s: s.call("GET", "/v1/events", query={"verification_status": "failed", "limit": 3})
     )
+    add("listEvents", 400, "limit-too-large", "A limit above 100.")(
+        lambda s: s.call("GET", "/v1/events", query={"limit": 500})
+    )
+    add("listEvents", 404, "unknown-cursor", "A well-formed cursor this server did not issue.")(
+        lambda s: s.call("GET", "/v1/events", query={"cursor": "bm9wZQ"})
+    )
+    add("getEvent", 200, "ok", "The newest event, with its headers and payload.")(
+        lambda s: s.call("GET", f"/v1/events/{_first_id(s, 'events', 'events')}")
+    )
+    add("getEvent", 200, "failed-verification", "An event stored after a forged signature (401 at ingest).")(
+        lambda s: s.call("GET", f"/v1/events/{_forged_event(s)}")
+    )
+    by_id("getEvent", "GET", "events")
 
     # ------------------------------------------------ deliveries (seeded destinations are simulated)
     def delivered(s: Session) -> dict[str, Any]:

@@ -30,6 +30,9 @@ __all__ = ["MAX_SUBSCRIBERS", "QUEUE_FRAMES", "EventStream", "stream_routes"]
 
 MAX_SUBSCRIBERS = 64
 QUEUE_FRAMES = 256
+RESET_CHECK_SECONDS = 1.0
+"""How soon an idle open stream follows a reset of the mock's state (at once when the client sends a message;
+events stored in between are not sent)."""
 SESSION_COOKIE = "better-auth.session_token"
 _CHANNELS = ("events", "deliveries")
 _CHANNEL_HELP = "events, events:<source_id>, deliveries or deliveries:<destination_id>"
@@ -75,6 +78,10 @@ class EventStream:
         self._subscribers.add(subscriber)
         return subscriber
 
+    def adopt(self, subscriber: Subscriber) -> None:
+        """Take over a subscriber of the stream this one replaced (it may exceed the bound by the ones moved)."""
+        self._subscribers.add(subscriber)
+
     def leave(self, subscriber: Subscriber) -> None:
         self._subscribers.discard(subscriber)
 
@@ -118,28 +125,29 @@ def _channel_error(channel: Any) -> str | None:
     return None
 
 
-async def _serve(websocket: WebSocket, stream: EventStream) -> None:
+async def _serve(websocket: WebSocket, get_stream: Callable[[], EventStream]) -> None:
     api_key = _api_key(websocket)
     if api_key is None:
         await websocket.close(code=1008, reason="Invalid API key")
         return
     org_id = api_key.environment.org_id
+    stream = get_stream()
     subscriber = stream.join(org_id)
     if subscriber is None:
         await websocket.close(code=1013, reason=f"At most {MAX_SUBSCRIBERS} live streams at once")
         return
     await websocket.accept()
+    home = _Home(stream)
     try:
-        await websocket.send_json(
-            {
-                "type": "welcome",
-                "org_id": org_id,
-                "channels": ["events", "events:<source_id>", "deliveries", "deliveries:<destination_id>"],
-            }
-        )
-        sender = asyncio.create_task(_forward(websocket, subscriber))
+        welcome = {
+            "type": "welcome",
+            "org_id": org_id,
+            "channels": ["events", "events:<source_id>", "deliveries", "deliveries:<destination_id>"],
+        }
+        await websocket.send_json(welcome)
+        sender = asyncio.create_task(_forward(websocket, subscriber, home, get_stream))
         try:
-            await _listen(websocket, subscriber)
+            await _listen(websocket, subscriber, lambda: _follow(home, subscriber, get_stream))
         finally:
             sender.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -147,18 +155,41 @@ async def _serve(websocket: WebSocket, stream: EventStream) -> None:
     except WebSocketDisconnect:
         pass
     finally:
-        stream.leave(subscriber)
+        home.stream.leave(subscriber)
 
 
-async def _forward(websocket: WebSocket, subscriber: Subscriber) -> None:
+@dataclass(slots=True)
+class _Home:
+    """The stream a subscriber is registered with; a reset of the mock's state replaces it."""
+
+    stream: EventStream
+
+
+async def _forward(
+    websocket: WebSocket, subscriber: Subscriber, home: _Home, get_stream: Callable[[], EventStream]
+) -> None:
     while True:
-        frame = await subscriber.queue.get()
+        try:
+            frame = await asyncio.wait_for(subscriber.queue.get(), timeout=RESET_CHECK_SECONDS)
+        except TimeoutError:
+            _follow(home, subscriber, get_stream)
+            continue
         await websocket.send_json(frame)
 
 
-async def _listen(websocket: WebSocket, subscriber: Subscriber) -> None:
+def _follow(home: _Home, subscriber: Subscriber, get_stream: Callable[[], EventStream]) -> None:
+    """Move to the current state's stream after `/__mock/reset` or an imported state."""
+    current = get_stream()
+    if current is not home.stream:
+        home.stream.leave(subscriber)
+        current.adopt(subscriber)
+        home.stream = current
+
+
+async def _listen(websocket: WebSocket, subscriber: Subscriber, follow: Callable[[], None]) -> None:
     while True:
         text = await websocket.receive_text()
+        follow()
         try:
             message = decode_json(text)
         except ValueError:
@@ -187,6 +218,6 @@ async def _listen(websocket: WebSocket, subscriber: Subscriber) -> None:
 
 def stream_routes(get_stream: Callable[[], EventStream]) -> list[WebSocketRoute]:
     async def endpoint(websocket: WebSocket) -> None:
-        await _serve(websocket, get_stream())
+        await _serve(websocket, get_stream)
 
     return [WebSocketRoute("/ws", endpoint)]
