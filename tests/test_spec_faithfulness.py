@@ -904,10 +904,11 @@ def test_every_response_documents_a_description(api: str) -> None:
 
 
 def test_stack_ai_has_exactly_the_documented_operations() -> None:
+    """The seed's 19 operations and the file-picker walkthrough's (api-notes section C), nothing else."""
     spec = load("stack-ai")
     in_spec = sorted((method, path) for method, path, _ in spec.operations())
-    documented = sorted(STACK_AI_BY_KEY)
-    assert len(documented) == 19
+    assert len(STACK_AI_BY_KEY) == 19
+    documented = sorted({**STACK_AI_BY_KEY, **FILE_PICKER_BY_KEY})
     assert in_spec == documented, (
         f"extra: {sorted(set(in_spec) - set(documented))}, missing: {sorted(set(documented) - set(in_spec))}"
     )
@@ -1048,6 +1049,223 @@ def test_stack_ai_response_has_no_unmarked_extras(op: Operation) -> None:
     spec = load("stack-ai")
     extras = undocumented_properties(spec, response_schema(spec, op), op.response or {})
     assert not extras, f"response properties not in the seed and not marked x-inferred: {extras}"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# 2b'. Stack AI beyond the seed: the file-picker walkthrough (api-notes section C)
+# ---------------------------------------------------------------------------------------------------------
+
+KNOWLEDGE_BASE_ID = Param("knowledge_base_id", "path", "string", True, fmt="uuid")
+KNOWLEDGE_BASE = {
+    "": "object",
+    "knowledge_base_id": "string:uuid",
+    "connection_id": "string:uuid",
+    "created_at": "string:date-time",
+    "updated_at": "string:date-time",
+    "connection_source_ids": "array",
+    "connection_source_ids[]": "string",
+    "website_sources": "array",
+    "connection_provider_type": "string",
+    "is_empty": "boolean!",
+    "total_size": "integer!",
+    "name": "string!",
+    "description": "string!",
+    "indexing_params": "object",
+    "indexing_params.ocr": "boolean!",
+    "indexing_params.unstructured": "boolean!",
+    "indexing_params.embedding_params": "object",
+    "indexing_params.embedding_params.api": "string",
+    "indexing_params.embedding_params.base_url": "string",
+    "indexing_params.embedding_params.embedding_model": "string",
+    "indexing_params.embedding_params.provider": "string",
+    "indexing_params.embedding_params.batch_size": "integer",
+    "indexing_params.embedding_params.track_usage": "boolean",
+    "indexing_params.embedding_params.timeout": "number",
+    "indexing_params.chunker_params": "object",
+    "indexing_params.chunker_params.chunk_size": "integer",
+    "indexing_params.chunker_params.chunk_overlap": "integer",
+    "indexing_params.chunker_params.chunker_type": "string",
+    "cron_job_id": "string",
+    "org_id": "string:uuid",
+    "org_level_role": "string",
+    "user_metadata_schema": "any",
+    "dataloader_metadata_schema": "any",
+    "total_files": "integer!",
+    "total_indexed_files": "integer!",
+    "total_error_files": "integer!",
+    "last_synced_at": "string:date-time",
+    "role": "string",
+}
+RESOURCE_PAGE = {
+    "": "object",
+    "data": "array",
+    "data[]": "object",
+    **under("data[]", RESOURCE),
+    "next_cursor": "string",
+    "current_cursor": "string",
+}
+FILE_PICKER_OPERATIONS: tuple[Operation, ...] = (
+    Operation(
+        "post",
+        "/auth/v1/token",
+        None,
+        None,
+        secured=False,
+        params=(Param("grant_type", "query", "string", True),),
+        response={
+            "": "object",
+            "access_token": "string!",
+            "token_type": "string!",
+            "expires_in": "integer!",
+            "refresh_token": "string!",
+            "user": "object",
+        },
+    ),
+    Operation(
+        "get",
+        "/organizations/me/current",
+        None,
+        None,
+        response={"": "object!", "org_id": "string:uuid"},
+    ),
+    Operation(
+        "post",
+        "/knowledge_bases",
+        None,
+        None,
+        body=(
+            Param("connection_id", "body", "string", True, fmt="uuid"),
+            Param("connection_source_ids", "body", "array", True, items="string"),
+            Param("indexing_params", "body", "object", False),
+            Param("org_level_role", "body", "string|null", False),
+            Param("cron_job_id", "body", "string|null", False),
+        ),
+        response=KNOWLEDGE_BASE,
+    ),
+    Operation(
+        "get",
+        "/knowledge_bases/{knowledge_base_id}",
+        None,
+        None,
+        params=(KNOWLEDGE_BASE_ID,),
+        response=KNOWLEDGE_BASE,
+    ),
+    Operation("get", "/knowledge_bases", None, None, response={"": "array", "[]": "object"}),
+    Operation(
+        "patch",
+        "/knowledge_bases/{knowledge_base_id}",
+        None,
+        None,
+        params=(KNOWLEDGE_BASE_ID,),
+        response=KNOWLEDGE_BASE,
+    ),
+    Operation(
+        "delete",
+        "/knowledge_bases/{knowledge_base_id}",
+        None,
+        None,
+        params=(KNOWLEDGE_BASE_ID,),
+        success=(204,),
+        no_content=True,
+    ),
+    Operation(
+        "get",
+        "/knowledge_bases/sync/trigger/{knowledge_base_id}/{org_id}",
+        None,
+        None,
+        params=(KNOWLEDGE_BASE_ID, Param("org_id", "path", "string", True, fmt="uuid")),
+        response={"": "null!"},
+    ),
+    Operation(
+        "get",
+        "/knowledge_bases/{knowledge_base_id}/resources/children",
+        None,
+        None,
+        params=(KNOWLEDGE_BASE_ID, Param("resource_path", "query", "string", False)),
+        response=RESOURCE_PAGE,
+    ),
+    Operation(
+        "delete",
+        "/knowledge_bases/{knowledge_base_id}/resources",
+        None,
+        None,
+        params=(KNOWLEDGE_BASE_ID, Param("resource_path", "query", "string", True)),
+        success=(204,),
+        no_content=True,
+    ),
+    Operation(
+        "post",
+        "/knowledge_bases/{knowledge_base_id}/resources",
+        None,
+        None,
+        params=(KNOWLEDGE_BASE_ID,),
+        success=(202,),
+    ),
+)
+FILE_PICKER_BY_KEY = {(op.method, op.path): op for op in FILE_PICKER_OPERATIONS}
+
+
+@pytest.mark.parametrize("op", [case(f"{op.label} success status", op) for op in FILE_PICKER_OPERATIONS])
+def test_file_picker_success_status(op: Operation) -> None:
+    spec = load("stack-ai")
+    code, response = success_response(spec, op)
+    assert code in op.success, f"success status {code}, documented {op.success}"
+    if op.no_content:
+        assert not response.get("content"), f"{code} must not have a body"
+    assert spec.secured(op.method, op.path) == op.secured
+
+
+@pytest.mark.parametrize(
+    ("op", "documented"),
+    [
+        case(f"{op.label} {p.loc}:{p.name}", op, p)
+        for op in FILE_PICKER_OPERATIONS
+        for p in (*op.params, *(op.body or ()))
+    ],
+)
+def test_file_picker_parameter(op: Operation, documented: Param) -> None:
+    test_stack_ai_parameter(op, documented)
+
+
+@pytest.mark.parametrize(
+    ("op", "path", "kind"),
+    [
+        case(f"{op.label} response {path or '<body>'}", op, path, kind)
+        for op in FILE_PICKER_OPERATIONS
+        for path, kind in (op.response or {}).items()
+    ],
+)
+def test_file_picker_response_field(op: Operation, path: str, kind: str) -> None:
+    spec = load("stack-ai")
+    check_field(spec, f"{op.label} response {path or '<body>'}", response_schema(spec, op), path, kind)
+
+
+def test_file_picker_documented_values() -> None:
+    """Values the walkthrough shows: the token type, the virtual folder id, statuses, the error statuses."""
+    spec = load("stack-ai")
+    session = spec.deref(response_schema(spec, FILE_PICKER_BY_KEY[("post", "/auth/v1/token")]))
+    assert spec.enums(spec.child(session, "token_type")) == [["bearer"]]
+    assert 3600 in spec.deref(spec.child(session, "expires_in")).get("examples", [])
+    grant = spec.parameters("post", "/auth/v1/token")[("query", "grant_type")]
+    assert spec.enums(grant["schema"]) == [["password", "refresh_token"]]
+    children = "/knowledge_bases/{knowledge_base_id}/resources/children"
+    assert "STACK_VFS_VIRTUAL_DIRECTORY" in spec.operation("get", children)["description"]
+    assert "400" in spec.responses("get", children)
+    assert "400" in spec.responses("delete", "/knowledge_bases/{knowledge_base_id}/resources")
+    assert "422" in spec.responses("post", "/knowledge_bases/{knowledge_base_id}/resources")
+    statuses = spec.enums(spec.child(spec.deref(spec.doc["components"]["schemas"]["Resource"]), "status"))
+    assert statuses == [["resource", "parsed", "indexed", "pending", "pending_delete", "deleted", "error"]]
+    upload = spec.deref(
+        spec.operation("post", "/knowledge_bases/{knowledge_base_id}/resources")["requestBody"]
+    )
+    form = spec.deref(upload["content"]["multipart/form-data"]["schema"])
+    assert set(form["required"]) == {"resource_type", "resource_path", "file"}
+    assert spec.enums(spec.child(form, "resource_type")) == [["file"]]
+    created = spec.deref(response_schema(spec, FILE_PICKER_BY_KEY[("post", "/knowledge_bases")]))
+    assert spec.child(created, "name").get("maxLength") == 2048
+    assert spec.child(created, "description").get("maxLength") == 2048
+    for count in ("total_files", "total_indexed_files", "total_error_files"):
+        assert spec.child(created, count).get("default") == 0
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -1466,7 +1684,11 @@ def test_seed_stack_ai_request_lines_match_spec() -> None:
     """Every "<METHOD> /path HTTP/1.1" line of the seed is a spec operation, and there are exactly 19."""
     parsed = sorted((op.method, op.path) for op in parse_stack_ai_seed())
     assert len(parsed) == 19 == len(set(parsed)), f"request lines: {parsed}"
-    in_spec = sorted((method, path) for method, path, _ in load("stack-ai").operations())
+    in_spec = sorted(
+        (method, path)
+        for method, path, _ in load("stack-ai").operations()
+        if (method, path) not in FILE_PICKER_BY_KEY
+    )
     assert parsed == in_spec
     assert parsed == sorted(STACK_AI_BY_KEY), "the hand-written table disagrees with the seed's request lines"
     assert "Host: api.stack-ai.com" in seed_text(STACK_AI_SEED)

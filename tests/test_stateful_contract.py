@@ -144,7 +144,9 @@ def machine_for(api: str) -> type[RuleBasedStateMachine]:
                 if case is None:
                     continue
                 response = send(case, target)
-                path_scoped = any(p.location == "path" and p.name == fixed[0][0] for p in target.parameters)
+                path_scoped = bool(fixed) and any(
+                    p.location == "path" and p.name == fixed[0][0] for p in target.parameters
+                )
                 if expect_found:
                     assert 200 <= response.status_code < 300, (target.operation_id, response.text)
                 elif path_scoped:
@@ -156,7 +158,9 @@ def machine_for(api: str) -> type[RuleBasedStateMachine]:
             case = data.draw(strategies.valid_with(target, dict(fixed)), label="request")
             response = send(case, target)
             event(f"follow {target.operation_id}: {response.status_code}")
-            path_scoped = any(p.location == "path" and p.name == fixed[0][0] for p in target.parameters)
+            path_scoped = bool(fixed) and any(
+                p.location == "path" and p.name == fixed[0][0] for p in target.parameters
+            )
             if resource.key in self.deleted and path_scoped:
                 assert response.status_code in (404, service.api.validation_status), response.text
             if target.method == "DELETE" and 200 <= response.status_code < 300:

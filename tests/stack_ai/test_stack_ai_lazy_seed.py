@@ -52,7 +52,7 @@ def test_seeded_data_at_scale_does_not_change_unnoticed() -> None:
     """The fixtures pin the default seed; this pins 2 x 3,000 connections (ids, times, roles, trees, tokens).
     A deliberate change of seeded data updates the digest here and says so in the changelog."""
     snapshot = json.dumps(export_snapshot(create_state(seed=1, connections=3000)), sort_keys=True)
-    assert hashlib.sha256(snapshot.encode()).hexdigest()[:16] == "f2c2631bdfbed75d"
+    assert hashlib.sha256(snapshot.encode()).hexdigest()[:16] == "0f1c7666878ada5f"
 
 
 def test_provider_data_is_built_on_first_read_and_then_kept() -> None:

@@ -17,12 +17,12 @@ from starlette.routing import BaseRoute
 from ..._api import ApiDefinition, Behaviour, Credential, MockResponse, Principal, Problem, Reason
 from ..._clock import FROZEN, ClockSettings, Timeline
 from ..._spec import SecurityScheme
-from . import _connections, _health, _oauth, _rbac, _resources
+from . import _auth, _connections, _health, _oauth, _rbac, _resources, knowledge_bases
 from ._render import validation_item
 from ._seed import DEFAULT_CONNECTIONS, create_state, group_id, mock_user_groups
 from ._snapshot import export_snapshot, import_snapshot
 from ._state import StackAiState
-from ._users import TOKENS, USERS
+from ._users import USERS
 
 __all__ = ["API", "StackAiApi"]
 
@@ -41,16 +41,27 @@ class StackAiApi(ApiDefinition):
             metavar="N",
             help=f"Stack AI: seeded connections per organization (default: {DEFAULT_CONNECTIONS})",
         )
+        group.add_argument(
+            "--indexing-seconds",
+            type=_positive,
+            default=DEFAULT_INDEXING_SECONDS,
+            dest="indexing_seconds",
+            metavar="S",
+            help="Stack AI: typical seconds a knowledge-base file takes to index on the mock clock; each "
+            f"file's is seeded from half to one and a half times it (default: {DEFAULT_INDEXING_SECONDS})",
+        )
 
     def create_state(
         self, *, seed: int, options: Mapping[str, Any], clock: ClockSettings = FROZEN
     ) -> StackAiState:
         connections = options.get("connections")
-        return create_state(
+        state = create_state(
             seed=seed,
             connections=DEFAULT_CONNECTIONS if connections is None else int(connections),
             clock=clock,
         )
+        state.indexing_seconds = _indexing_seconds(options)
+        return state
 
     def timeline(self, state: Any) -> Timeline:
         assert isinstance(state, StackAiState)
@@ -70,7 +81,9 @@ class StackAiApi(ApiDefinition):
         clock: ClockSettings = FROZEN,
     ) -> StackAiState:
         """A new state from `export_state`'s output (the current one is untouched); ValueError says what is wrong."""
-        return import_snapshot(snapshot, seed=seed, clock_settings=clock)
+        state = import_snapshot(snapshot, seed=seed, clock_settings=clock)
+        state.indexing_seconds = _indexing_seconds(options)
+        return state
 
     def extra_routes(self, get_state: Callable[[], Any]) -> Sequence[BaseRoute]:
         return (*_oauth.routes(get_state), *_health.routes(get_state, self.name))
@@ -101,10 +114,21 @@ class StackAiApi(ApiDefinition):
             "update_connection_rbac": _rbac.update_connection_rbac,
             "delete_connection_rbac": _rbac.delete_connection_rbac,
             "update_connection_organization_role": _rbac.update_connection_organization_role,
+            "sign_in": _auth.sign_in,
+            "get_current_organization": _auth.get_current_organization,
+            "list_knowledge_bases": knowledge_bases.list_knowledge_bases,
+            "create_knowledge_base": knowledge_bases.create_knowledge_base,
+            "get_knowledge_base": knowledge_bases.get_knowledge_base,
+            "update_knowledge_base": knowledge_bases.update_knowledge_base,
+            "delete_knowledge_base": knowledge_bases.delete_knowledge_base,
+            "sync_knowledge_base": knowledge_bases.sync_knowledge_base,
+            "list_knowledge_base_children": knowledge_bases.list_knowledge_base_children,
+            "delete_knowledge_base_resource": knowledge_bases.delete_knowledge_base_resource,
+            "upload_knowledge_base_resource": knowledge_bases.upload_knowledge_base_resource,
         }
 
     def authenticate(self, state: Any, scheme: SecurityScheme, credential: str) -> Principal | None:
-        user = TOKENS.get(credential)
+        user = _auth.user_of_token(state, credential)
         if user is None:
             return None
         return Principal(
@@ -137,6 +161,25 @@ class StackAiApi(ApiDefinition):
         else:
             detail = problem.message
         return MockResponse(problem.status, {"detail": detail}, headers)
+
+
+DEFAULT_INDEXING_SECONDS = 60
+
+
+def _indexing_seconds(options: Mapping[str, Any]) -> int:
+    value = options.get("indexing_seconds")
+    if value is None:
+        return DEFAULT_INDEXING_SECONDS
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"indexing_seconds must be a whole number of at least 1, not {value!r}")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
 
 
 def _non_negative(text: str) -> int:

@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from ..._api import OperationContext, Problem, Reason
 from ..._validation import Violation
@@ -43,6 +43,14 @@ def organization_of(ctx: OperationContext) -> tuple[StackAiState, Organization, 
     return state, state.organizations[user.org_id], user
 
 
+class Shared(Protocol):
+    """What carries roles: a connection or a knowledge base."""
+
+    org_level_role: str | None
+    user_roles: dict[str, list[str]]
+    group_roles: dict[str, list[str]]
+
+
 class Viewer:
     """The caller's view of one organization: computes effective roles with the group lookups done once."""
 
@@ -53,7 +61,7 @@ class Viewer:
         self.is_org_admin = user.org_role == "admin"
         self._groups = organization.groups_of(user.user_id)
 
-    def role(self, connection: Connection) -> str | None:
+    def role(self, connection: Shared) -> str | None:
         if self.is_org_admin:
             return "admin"
         best = connection.org_level_role

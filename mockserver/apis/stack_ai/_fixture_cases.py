@@ -420,7 +420,269 @@ def _explicit() -> CaseBook:
         )
     )
     rbac_by_id("update_connection_organization_role", "PATCH", "/organization-role", json_body=role)
+    _file_picker(book)
     return book
+
+
+# ---------------------------------------------------------------- the file-picker walkthrough
+
+UPLOAD_BOUNDARY = "mockserver-fixture-boundary"
+GLOBEX_ORG = next(user.org_id for user in USERS if user.key == "carol")
+
+
+def _multipart(fields: dict[str, str], file: tuple[str, str, bytes] | None) -> bytes:
+    """A multipart/form-data body with a fixed boundary (the fixtures stay byte-stable)."""
+    lines: list[bytes] = []
+    for name, value in fields.items():
+        lines += [f"--{UPLOAD_BOUNDARY}".encode(), f'Content-Disposition: form-data; name="{name}"'.encode()]
+        lines += [b"", value.encode()]
+    if file is not None:
+        filename, content_type, data = file
+        lines += [
+            f"--{UPLOAD_BOUNDARY}".encode(),
+            f'Content-Disposition: form-data; name="file"; filename="{filename}"'.encode(),
+            f"Content-Type: {content_type}".encode(),
+            b"",
+            data,
+        ]
+    lines += [f"--{UPLOAD_BOUNDARY}--".encode(), b""]
+    return b"\r\n".join(lines)
+
+
+def _upload(s: Session, kb_id: str, path: str, *, user: str = "alice", file: bool = True) -> Call:
+    body = _multipart(
+        {"resource_type": "file", "resource_path": path},
+        ("meeting-notes.txt", "text/plain", b"Notes of the kick-off meeting.\n") if file else None,
+    )
+    return s.call(
+        "POST",
+        f"/knowledge_bases/{kb_id}/resources",
+        user=user,
+        headers={"Content-Type": f"multipart/form-data; boundary={UPLOAD_BOUNDARY}"},
+        content=body,
+    )
+
+
+def _kb_body(s: Session, **extra: Any) -> dict[str, Any]:
+    """The walkthrough's create body: the first folder of a Google Drive connection and a file inside it."""
+    connection_id = _gdrive_connection(s)
+    root = s.get(f"/connections/{connection_id}/resources/children", page_size=50)["data"]
+    folder = next(item for item in root if item["inode_type"] == "directory")
+    inside = s.get(f"/connections/{connection_id}/resources/children", resource_id=folder["resource_id"])
+    first_file = next(item for item in inside["data"] if item["inode_type"] == "file")
+    return {
+        "connection_id": connection_id,
+        "connection_source_ids": [folder["resource_id"], first_file["resource_id"]],
+        "indexing_params": {
+            "ocr": False,
+            "unstructured": True,
+            "embedding_params": {"embedding_model": "text-embedding-ada-002", "api_key": None},
+            "chunker_params": {"chunk_size": 1500, "chunk_overlap": 500, "chunker": "sentence"},
+        },
+        "org_level_role": None,
+        "cron_job_id": None,
+        **extra,
+    }
+
+
+def _kb(s: Session, **extra: Any) -> dict[str, Any]:
+    created: dict[str, Any] = s.expect(s.call("POST", "/knowledge_bases", json_body=_kb_body(s, **extra)))
+    return created
+
+
+def _synced(s: Session, **extra: Any) -> dict[str, Any]:
+    kb = _kb(s, **extra)
+    s.get(f"/knowledge_bases/sync/trigger/{kb['knowledge_base_id']}/{kb['org_id']}")
+    return kb
+
+
+def _kb_file(s: Session, kb: dict[str, Any]) -> str:
+    """The path of a file two levels down (the selected folder's first file)."""
+    kb_id = kb["knowledge_base_id"]
+    folder = s.get(f"/knowledge_bases/{kb_id}/resources/children", resource_path="/")["data"][0]
+    inside = s.get(f"/knowledge_bases/{kb_id}/resources/children", resource_path=folder["inode_path"]["path"])
+    return str(next(item for item in inside["data"] if item["inode_type"] == "file")["inode_path"]["path"])
+
+
+def _file_picker(book: CaseBook) -> None:
+    add = book.add
+    password = {"email": "alice@acme.test", "password": "mock-password-alice", "gotrue_meta_security": {}}
+
+    def token(s: Session, grant: str, body: dict[str, Any]) -> Call:
+        return s.call("POST", "/auth/v1/token", anonymous=True, query={"grant_type": grant}, json_body=body)
+
+    add("sign_in", 200, "password", "Alice signs in with her documented password.")(
+        lambda s: token(s, "password", password)
+    )
+
+    def refresh(s: Session) -> Call:
+        session = s.expect(token(s, "password", password))
+        return token(s, "refresh_token", {"refresh_token": session["refresh_token"]})
+
+    add("sign_in", 200, "refresh", "The refresh token of a sign-in, exchanged for a new pair.")(refresh)
+    add("sign_in", 400, "wrong-password", "A wrong password: the auth service's error body.")(
+        lambda s: token(s, "password", {**password, "password": "wrong"})
+    )
+    add("sign_in", 400, "unknown-refresh-token", "A refresh token the mock never issued.")(
+        lambda s: token(s, "refresh_token", {"refresh_token": "never-issued"})
+    )
+    add("sign_in", 422, "unknown-grant", "A grant type the auth service does not offer.")(
+        lambda s: token(s, "magic_link", password)
+    )
+    add("get_current_organization", 200, "ok", "Alice's organization.")(
+        lambda s: s.call("GET", "/organizations/me/current")
+    )
+
+    def kb_path(kb: dict[str, Any], suffix: str = "") -> str:
+        return f"/knowledge_bases/{kb['knowledge_base_id']}{suffix}"
+
+    add("create_knowledge_base", 200, "walkthrough", "A folder and a file inside it (indexed once).")(
+        lambda s: s.call("POST", "/knowledge_bases", json_body=_kb_body(s))
+    )
+    add("create_knowledge_base", 400, "unknown-resource", "A resource id the connection does not have.")(
+        lambda s: s.call(
+            "POST", "/knowledge_bases", json_body={**_kb_body(s), "connection_source_ids": ["1nope"]}
+        )
+    )
+    add("create_knowledge_base", 404, "unknown-connection", "A connection id no connection has.")(
+        lambda s: s.call("POST", "/knowledge_bases", json_body={**_kb_body(s), "connection_id": UNKNOWN_UUID})
+    )
+    add("create_knowledge_base", 422, "missing-sources", "No connection_source_ids.")(
+        lambda s: s.call("POST", "/knowledge_bases", json_body={"connection_id": _gdrive_connection(s)})
+    )
+    add("list_knowledge_bases", 200, "ok", "The organization's knowledge bases (one, just created).")(
+        lambda s: (_kb(s), s.call("GET", "/knowledge_bases"))[1]
+    )
+    add("list_knowledge_bases", 422, "invalid-limit", "A limit that is not an integer.")(
+        lambda s: s.call("GET", "/knowledge_bases", query={"limit": "many"})
+    )
+    add("get_knowledge_base", 200, "syncing", "Right after a sync: nothing indexed yet on the frozen clock.")(
+        lambda s: s.call("GET", kb_path(_synced(s)))
+    )
+
+    def by_id(operation_id: str, method: str, suffix: str = "", **kwargs: Any) -> None:
+        add(operation_id, 404, "not-found", "An id no knowledge base has.")(
+            lambda s: s.call(method, f"/knowledge_bases/{UNKNOWN_UUID}{suffix}", **kwargs)
+        )
+        add(operation_id, 422, "invalid-id", "A knowledge-base id that is not a UUID.")(
+            lambda s: s.call(method, f"/knowledge_bases/{NOT_AN_ID}{suffix}", **kwargs)
+        )
+
+    by_id("get_knowledge_base", "GET")
+    rename = {"name": "Research papers", "description": "Papers the team reads"}
+    add("update_knowledge_base", 200, "renamed", "A new name and description.")(
+        lambda s: s.call("PATCH", kb_path(_kb(s)), json_body=rename)
+    )
+    add(
+        "update_knowledge_base",
+        403,
+        "viewer",
+        "Bob sees the knowledge base through its org-level viewer role.",
+    )(lambda s: s.call("PATCH", kb_path(_kb(s, org_level_role="viewer")), user="bob", json_body=rename))
+    by_id("update_knowledge_base", "PATCH", json_body=rename)
+    add("delete_knowledge_base", 204, "deleted", "Alice deletes a knowledge base she created.")(
+        lambda s: s.call("DELETE", kb_path(_kb(s)))
+    )
+    add(
+        "delete_knowledge_base", 403, "editor", "Bob is an editor (org-level role); deleting takes an admin."
+    )(lambda s: s.call("DELETE", kb_path(_kb(s, org_level_role="editor")), user="bob"))
+    by_id("delete_knowledge_base", "DELETE")
+
+    def sync(s: Session, kb: dict[str, Any], org_id: str | None = None, user: str = "alice") -> Call:
+        return s.call(
+            "GET",
+            f"/knowledge_bases/sync/trigger/{kb['knowledge_base_id']}/{org_id or kb['org_id']}",
+            user=user,
+        )
+
+    add("sync_knowledge_base", 200, "started", "Indexing starts; the answer is null.")(
+        lambda s: sync(s, _kb(s))
+    )
+    add("sync_knowledge_base", 403, "viewer", "Bob may only view this knowledge base.")(
+        lambda s: sync(s, _kb(s, org_level_role="viewer"), user="bob")
+    )
+    add("sync_knowledge_base", 404, "other-organization", "The org_id of another organization.")(
+        lambda s: sync(s, _kb(s), GLOBEX_ORG)
+    )
+    add("sync_knowledge_base", 422, "invalid-id", "A knowledge-base id that is not a UUID.")(
+        lambda s: s.call("GET", f"/knowledge_bases/sync/trigger/{NOT_AN_ID}/{GLOBEX_ORG}")
+    )
+    children = "/resources/children"
+    add("list_knowledge_base_children", 200, "root", "The top level: virtual folders, then files, pending.")(
+        lambda s: s.call("GET", kb_path(_synced(s), children), query={"resource_path": "/"})
+    )
+
+    def folder_page(s: Session) -> Call:
+        kb = _synced(s)
+        folder = s.get(kb_path(kb, children), resource_path="/")["data"][0]["inode_path"]["path"]
+        return s.call("GET", kb_path(kb, children), query={"resource_path": f"/{folder}", "page_size": 3})
+
+    add("list_knowledge_base_children", 200, "folder", "Three files of a folder, each with its status.")(
+        folder_page
+    )
+    add(
+        "list_knowledge_base_children", 400, "unknown-path", "A path that is no folder of the knowledge base."
+    )(lambda s: s.call("GET", kb_path(_kb(s), children), query={"resource_path": "/nope"}))
+    add("list_knowledge_base_children", 404, "not-found", "An id no knowledge base has.")(
+        lambda s: s.call("GET", f"/knowledge_bases/{UNKNOWN_UUID}{children}")
+    )
+    add("list_knowledge_base_children", 422, "invalid-page-size", "A page size above 1000.")(
+        lambda s: s.call("GET", kb_path(_kb(s), children), query={"page_size": 5000})
+    )
+    resources = "/resources"
+    add("delete_knowledge_base_resource", 204, "deleted", "A file goes from the knowledge base.")(
+        lambda s: (
+            kb := _kb(s),
+            s.call("DELETE", kb_path(kb, resources), query={"resource_path": _kb_file(s, kb)}),
+        )[1]
+    )
+
+    def delete_folder(s: Session) -> Call:
+        kb = _kb(s)
+        folder = s.get(kb_path(kb, children), resource_path="/")["data"][0]["inode_path"]["path"]
+        return s.call("DELETE", kb_path(kb, resources), query={"resource_path": f"/{folder}"})
+
+    add("delete_knowledge_base_resource", 400, "folder", "For now, only files can be deleted.")(delete_folder)
+    add("delete_knowledge_base_resource", 403, "viewer", "Bob may only view this knowledge base.")(
+        lambda s: (
+            kb := _kb(s, org_level_role="viewer"),
+            s.call("DELETE", kb_path(kb, resources), user="bob", query={"resource_path": _kb_file(s, kb)}),
+        )[1]
+    )
+    add("delete_knowledge_base_resource", 404, "unknown-path", "A path no file of the knowledge base has.")(
+        lambda s: s.call("DELETE", kb_path(_kb(s), resources), query={"resource_path": "/nope.pdf"})
+    )
+    add("delete_knowledge_base_resource", 422, "missing-path", "No resource_path.")(
+        lambda s: s.call("DELETE", kb_path(_kb(s), resources))
+    )
+    add("upload_knowledge_base_resource", 202, "accepted", "A text file uploaded into a new folder.")(
+        lambda s: _upload(s, _kb(s)["knowledge_base_id"], "/uploads/meeting-notes.txt")
+    )
+
+    def upload_on_folder(s: Session) -> Call:
+        kb = _kb(s)
+        folder = s.get(kb_path(kb, children), resource_path="/")["data"][0]["inode_path"]["path"]
+        return _upload(s, kb["knowledge_base_id"], f"/{folder}")
+
+    add(
+        "upload_knowledge_base_resource",
+        400,
+        "folder-path",
+        "A resource_path that is a folder's (no trailing /).",
+    )(upload_on_folder)
+    add("upload_knowledge_base_resource", 403, "viewer", "Bob may only view this knowledge base.")(
+        lambda s: _upload(s, _kb(s, org_level_role="viewer")["knowledge_base_id"], "/notes.txt", user="bob")
+    )
+    add("upload_knowledge_base_resource", 404, "not-found", "An id no knowledge base has.")(
+        lambda s: _upload(s, UNKNOWN_UUID, "/notes.txt")
+    )
+    add("upload_knowledge_base_resource", 422, "json-body", "A JSON body instead of the multipart form.")(
+        lambda s: s.call(
+            "POST",
+            kb_path(_kb(s), resources),
+            json_body={"resource_type": "file", "resource_path": "/notes.txt"},
+        )
+    )
 
 
 def cases() -> ApiCases:

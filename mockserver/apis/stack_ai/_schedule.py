@@ -11,8 +11,9 @@ __all__ = ["attach_handlers"]
 
 def attach_handlers(state: StackAiState) -> None:
     """Register the handler of every kind of due work on the state's timeline (a new or restored state)."""
-    from . import _oauth  # imported here: the OAuth module builds on the state and seeding modules
+    from . import _oauth, knowledge_bases  # imported here: they build on the state and seeding modules
 
     timeline = state.clock.timeline
     timeline.handle(_oauth.CODE_EXPIRY, partial(_oauth.expire_code, state))
     timeline.handle(_oauth.CONSENT_EXPIRY, partial(_oauth.expire_consent, state))
+    timeline.handle(knowledge_bases.INDEX_DONE, partial(knowledge_bases.index_done, state))

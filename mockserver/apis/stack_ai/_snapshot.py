@@ -35,8 +35,10 @@ from ._catalogue import BY_TYPE, OAUTH2
 from ._rand import MAX_DRAWS, Rand
 from ._schedule import attach_handlers
 from ._state import (
+    MAX_REFRESH_TOKENS,
     ROLES,
     AuthorizationCode,
+    AuthStore,
     Clock,
     Connection,
     Group,
@@ -49,14 +51,24 @@ from ._state import (
     to_micros,
 )
 from ._users import ORGANIZATIONS, USERS, MockUser, organization_id
+from .knowledge_bases._snapshot import export_knowledge_bases, import_knowledge_bases
 
 VERSION = 1
 TREE_SIZES = ("small", "medium", "large")
 MAX_COUNT = 2**53
 """Largest counter accepted (the largest integer every JSON reader keeps exact)."""
 
-_TOP_KEYS = ("version", "seed", "clock", "created", "organizations", "oauth")
-_ORG_KEYS = ("org_id", "name", "domain", "members", "groups", "connections")
+_TOP_KEYS = (
+    "version",
+    "seed",
+    "clock",
+    "created",
+    "organizations",
+    "oauth",
+    "auth",
+    "knowledge_bases_created",
+)
+_ORG_KEYS = ("org_id", "name", "domain", "members", "groups", "connections", "knowledge_bases")
 _MEMBER_KEYS = (
     "user_id",
     "email",
@@ -128,6 +140,11 @@ def export_snapshot(state: StackAiState) -> dict[str, Any]:
             "pending": [_export_pending(p, now) for p in state.oauth.pending.values()],
             "codes": [_export_code(c, now) for c in state.oauth.codes.values()],
         },
+        "auth": {
+            "issued": state.auth.issued,
+            "refresh_tokens": [[token, user_id] for token, user_id in state.auth.refresh_tokens.items()],
+        },
+        "knowledge_bases_created": state.knowledge_bases_created,
     }
 
 
@@ -153,6 +170,7 @@ def _export_organization(organization: Organization) -> dict[str, Any]:
             for g in organization.groups.values()
         ],
         "connections": [_export_connection(c) for c in organization.connections.values()],
+        "knowledge_bases": export_knowledge_bases(organization),
     }
 
 
@@ -362,8 +380,31 @@ def import_snapshot(snapshot: Any, *, seed: int, clock_settings: ClockSettings =
     organizations = _organizations(_list(top["organizations"], "organizations"))
     state = StackAiState(seed=seed, organizations=organizations, clock=clock, created=created)
     state.oauth = _oauth(top["oauth"], now)
+    state.auth = _auth(top["auth"])
+    state.knowledge_bases_created = _count(top["knowledge_bases_created"], "knowledge_bases_created")
+    for index, organization in enumerate(organizations.values()):
+        where = f"organizations[{index}].knowledge_bases"
+        import_knowledge_bases(state, organization, top["organizations"][index]["knowledge_bases"], where)
     attach_handlers(state)
     return state
+
+
+def _auth(value: Any) -> AuthStore:
+    data = _object(value, "auth", ("issued", "refresh_tokens"))
+    store = AuthStore(issued=_count(data["issued"], "auth.issued"))
+    tokens = _list(data["refresh_tokens"], "auth.refresh_tokens")
+    if len(tokens) > MAX_REFRESH_TOKENS:
+        raise ValueError(f"auth.refresh_tokens: at most {MAX_REFRESH_TOKENS}")
+    for index, pair in enumerate(tokens):
+        where = f"auth.refresh_tokens[{index}]"
+        if not isinstance(pair, list) or len(pair) != 2:
+            raise ValueError(f"{where} must be [refresh token, user id]")
+        token = _string(pair[0], where, empty=False)
+        user_id = _uuid(pair[1], f"{where}[1]")
+        if user_id not in _MOCK_USERS:
+            raise ValueError(f"{where}[1]: {user_id} is not a mock user")
+        store.refresh_tokens[token] = user_id
+    return store
 
 
 def _organizations(items: list[Any]) -> dict[str, Organization]:

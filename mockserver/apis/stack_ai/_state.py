@@ -21,6 +21,7 @@ from ._rand import Rand, stable_int, stable_uuid
 
 if TYPE_CHECKING:
     from ._index import ConnectionIndex
+    from .knowledge_bases import KnowledgeBase
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 CLOCK_START = datetime(2025, 12, 1, 9, 0, tzinfo=UTC)
@@ -180,6 +181,8 @@ class Organization:
     rendered: BoundedCache = field(
         default_factory=lambda: BoundedCache(RENDERED_CONNECTIONS), compare=False, repr=False
     )
+    knowledge_bases: dict[str, KnowledgeBase] = field(default_factory=dict)
+    """By id, in creation order."""
     """Connections as JSON, by everything their rendering reads (derived data, never in a snapshot)."""
 
     def groups_of(self, user_id: str) -> set[str]:
@@ -215,6 +218,20 @@ class AuthorizationCode:
     issued: int
     """On the mock clock, in microseconds."""
     used: bool = False
+
+
+MAX_REFRESH_TOKENS = 1024
+"""Live refresh tokens per state (the oldest goes first)."""
+
+
+@dataclass(slots=True)
+class AuthStore:
+    """Sign-in sessions (see `_auth.py`)."""
+
+    issued: int = 0
+    """Sessions issued so far; derives the next tokens."""
+    refresh_tokens: OrderedDict[str, str] = field(default_factory=OrderedDict)
+    """Live refresh tokens, oldest first, with the id of the user each belongs to."""
 
 
 @dataclass(slots=True)
@@ -253,6 +270,11 @@ class StackAiState:
     oauth: OAuthStore = field(default_factory=OAuthStore)
     created: int = 0
     """Connections created through the API so far; derives the next connection id."""
+    auth: AuthStore = field(default_factory=AuthStore)
+    knowledge_bases_created: int = 0
+    """Knowledge bases created so far; derives the next knowledge-base id."""
+    indexing_seconds: int = 60
+    """The typical time a file takes to index (`--indexing-seconds`); each file's is seeded around it."""
     folders: BoundedCache = field(default_factory=lambda: BoundedCache(1024))
     resources: BoundedCache = field(default_factory=lambda: BoundedCache(2048), compare=False, repr=False)
     """Rendered resources (derived data, see `_resources.resource_json`): pages are browsed again and again."""
@@ -279,5 +301,7 @@ class StackAiState:
                 "clock": (self.clock.now, self.clock.rand.position, self.clock.timeline.export()),
                 "oauth": self.oauth,
                 "created": self.created,
+                "auth": self.auth,
+                "knowledge_bases_created": self.knowledge_bases_created,
             }
         )

@@ -37,6 +37,11 @@ class MockUser:
     def token(self) -> str:
         return issue_token(self)
 
+    @property
+    def password(self) -> str:
+        """The documented sign-in password of the mock user (`POST /auth/v1/token?grant_type=password`)."""
+        return f"mock-password-{self.key}"
+
 
 def organization_id(organization: str) -> str:
     return _name_uuid(f"org:{organization}")
@@ -62,16 +67,21 @@ def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def issue_token(user: MockUser) -> str:
+def issue_token(
+    user: MockUser, *, issued_at: int = TOKEN_ISSUED_AT, expires_at: int = TOKEN_EXPIRY, session_id: str = ""
+) -> str:
+    """A signed JWT for the user: the fixed one (the defaults), or a session's from sign-in."""
     header = {"alg": "HS256", "typ": "JWT"}
-    claims = {
+    claims: dict[str, object] = {
         "sub": user.user_id,
         "email": user.email,
-        "exp": TOKEN_EXPIRY,
-        "iat": TOKEN_ISSUED_AT,
+        "exp": expires_at,
+        "iat": issued_at,
         "aud": "authenticated",
         "role": "authenticated",
     }
+    if session_id:
+        claims["session_id"] = session_id
     signing_input = ".".join(
         _b64url(json.dumps(part, separators=(",", ":")).encode()) for part in (header, claims)
     )
@@ -79,4 +89,22 @@ def issue_token(user: MockUser) -> str:
     return f"{signing_input}.{_b64url(signature)}"
 
 
+def verified_claims(token: str) -> dict[str, object] | None:
+    """The claims of a JWT this mock signed, or None (expiry is the caller's to check, on the mock clock)."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    signing_input = f"{parts[0]}.{parts[1]}".encode("ascii", "replace")
+    expected = _b64url(hmac.new(TOKEN_SIGNING_KEY, signing_input, hashlib.sha256).digest())
+    if not hmac.compare_digest(expected, parts[2]):
+        return None
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except ValueError:
+        return None
+    return claims if isinstance(claims, dict) else None
+
+
 TOKENS = {user.token: user for user in USERS}
+BY_ID = {user.user_id: user for user in USERS}
+BY_EMAIL = {user.email: user for user in USERS}
