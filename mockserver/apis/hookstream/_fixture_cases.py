@@ -368,10 +368,15 @@ def _explicit() -> CaseBook:
 
     # ------------------------------------------------ deliveries (seeded destinations are simulated)
     def delivered(s: Session) -> dict[str, Any]:
-        """The first attempt of an event sent through the first seeded connection."""
-        sent = s.expect(
-            s.call("POST", f"/v1/ingest/{_used(s, 'source_id')}", anonymous=True, json_body=event), 200
-        )
+        """The first attempt of an event sent over a new connection to the first seeded destination."""
+        source_id = _plain_source(s)
+        connection = {
+            "source_id": source_id,
+            "destination_id": _first_id(s, "destinations", "destinations"),
+            "name": "Callbacks",
+        }
+        s.expect(s.call("POST", "/v1/connections", json_body=connection), 201)
+        sent = s.expect(s.call("POST", f"/v1/ingest/{source_id}", anonymous=True, json_body=event), 200)
         listed = s.get("/v1/delivery-attempts", event_id=sent["event_id"])
         found = listed["delivery_attempts"] if isinstance(listed, dict) else []
         if not found:
@@ -412,22 +417,24 @@ def _explicit() -> CaseBook:
     add("retryEvent", 404, "not-found", "An id nothing has.")(
         lambda s: s.call("POST", f"/v1/events/{UNKNOWN_HEX_ID}/retry")
     )
+
+    def circuit_call(
+        method: str, suffix: str, destination: Callable[[Session], str]
+    ) -> Callable[[Session], Any]:
+        return lambda s: s.call(method, f"/v1/destinations/{destination(s)}/{suffix}")
+
     for operation_id, method, suffix in (
         ("getDestinationCircuit", "GET", "circuit"),
         ("resetDestinationCircuit", "POST", "circuit/reset"),
     ):
         add(operation_id, 200, "ok", "A destination's circuit breaker.")(
-            lambda s, method=method, suffix=suffix: s.call(
-                method, f"/v1/destinations/{_first_id(s, 'destinations', 'destinations')}/{suffix}"
-            )
+            circuit_call(method, suffix, lambda s: _first_id(s, "destinations", "destinations"))
         )
         add(operation_id, 400, "invalid-id", "An id that is not 32 lowercase hex characters.")(
-            lambda s, method=method, suffix=suffix: s.call(method, f"/v1/destinations/{NOT_AN_ID}/{suffix}")
+            circuit_call(method, suffix, lambda s: NOT_AN_ID)
         )
         add(operation_id, 404, "not-found", "An id nothing has.")(
-            lambda s, method=method, suffix=suffix: s.call(
-                method, f"/v1/destinations/{UNKNOWN_HEX_ID}/{suffix}"
-            )
+            circuit_call(method, suffix, lambda s: UNKNOWN_HEX_ID)
         )
     return book
 
