@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -102,9 +103,19 @@ def parse_host_rule(text: str) -> tuple[str, int | None]:
         if not port_text.isdigit() or not 0 < int(port_text) < 65536:
             raise ValueError(f"invalid port in {text!r}")
         port = int(port_text)
-    if not host:
-        raise ValueError(f"expected HOST or HOST:PORT, not {text!r}")
+    if ":" in host:
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise ValueError(f"not a host name or address: {text!r} (write IPv6 as [addr]:port)") from None
+    elif not _HOST_NAME.match(host):
+        raise ValueError(f"not a host name or address: {text!r}")
     return host.lower(), port
+
+
+_HOST_NAME = re.compile(
+    r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
+)
 
 
 def _port_of(scheme: str, port: int | None) -> int:

@@ -367,3 +367,114 @@ def test_a_fault_rule_makes_a_destination_answer_503(hookstream):
         assert hookstream.delete("/__mock/faults").status_code == 204
     (attempt,) = attempts(hookstream, event_id=event_id)
     assert attempt["response_status"] == 503 and attempt["status"] == "failed"
+
+
+def _key(owner: str = ACME) -> str:
+    from mockserver.apis.hookstream._keys import API_KEYS
+
+    return next(k.key for k in API_KEYS if k.owner == owner)
+
+
+def test_live_stream_carries_delivery_frames(hookstream, receiver):
+    ids = wire(hookstream, receiver.url, retry_enabled=False)
+    with hookstream.websocket_connect(f"/v1/ws?token={_key()}") as stream:
+        welcome = stream.receive_json()
+        assert "deliveries:<destination_id>" in welcome["channels"]
+        stream.send_json({"type": "subscribe", "channel": f"deliveries:{ids['destination']}"})
+        assert stream.receive_json()["type"] == "subscribed"
+        event_id = ok(ingest(hookstream, ids["source"], {"n": 1}))["event_id"]
+        sent = stream.receive_json()
+        assert sent["type"] == "delivery" and sent["channel"] == f"deliveries:{ids['destination']}"
+        assert sent["data"]["event_id"] == event_id and sent["data"]["status"] == "pending"
+        drain(hookstream)
+        done = stream.receive_json()
+        assert done["data"]["id"] == sent["data"]["id"] and done["data"]["status"] == "success"
+        assert set(done["data"]) == DOCUMENTED_FIELDS
+
+
+def test_the_journal_records_outbound_attempts(hookstream, receiver):
+    assert hookstream.delete("/__mock/requests").status_code == 204
+    ids = wire(hookstream, receiver.url)
+    ok(ingest(hookstream, ids["source"], {"n": 1}))
+    drain(hookstream)
+    entries = ok(hookstream.get("/__mock/requests"))["entries"]
+    outbound = [e for e in entries if e["direction"] == "outbound"]
+    assert len(outbound) == 1
+    assert outbound[0]["path"] == receiver.url and outbound[0]["status"] == 200
+    assert outbound[0]["target"] == f"127.0.0.1:{receiver.port}"
+    assert all(e["direction"] == "inbound" and e["target"] is None for e in entries if e not in outbound)
+
+
+def test_reset_cancels_pending_work(hookstream, receiver):
+    receiver.hang()
+    ids = wire(hookstream, receiver.url)
+    ok(ingest(hookstream, ids["source"], {"n": 1}))
+    assert receiver.wait_for(1)
+    runner = hookstream.app.state.runtime.outbound
+    assert runner.pending == 1
+    ok(hookstream.post("/__mock/reset", json={"api": "hookstream"}))
+    drain(hookstream)
+    assert runner.pending == 0
+    assert attempts(hookstream, destination_id=ids["destination"]) == []
+
+
+def test_a_deleted_connection_stops_its_retries(hookstream, receiver):
+    receiver.answer(503)
+    ids = wire(
+        hookstream, receiver.url, retry_intervals=[5], retry_max_attempts=3, circuit_breaker_enabled=False
+    )
+    event_id = ok(ingest(hookstream, ids["source"], {"n": 1}))["event_id"]
+    drain(hookstream)
+    ok(hookstream.delete(f"/v1/connections/{ids['connection']}", headers=headers()))
+    advance(hookstream, 5)
+    drain(hookstream)
+    assert len(receiver.requests) == 1
+    (attempt,) = attempts(hookstream, event_id=event_id)
+    assert attempt["is_dlq"] == 1 and "connection is gone" in attempt["error"]
+
+
+def test_list_filters_and_paging(hookstream, receiver):
+    receiver.answer(500, times=2)
+    ids = wire(hookstream, receiver.url, retry_enabled=False, circuit_breaker_enabled=False)
+    for n in range(5):
+        ok(ingest(hookstream, ids["source"], {"n": n}))
+        drain(hookstream)
+    every = attempts(hookstream, destination_id=ids["destination"])
+    assert len(every) == 5
+    assert [a["id"] for a in every] == sorted((a["id"] for a in every), key=[a["id"] for a in every].index)
+    page = ok(
+        hookstream.get(
+            "/v1/delivery-attempts",
+            params={"destination_id": ids["destination"], "limit": 2, "offset": 2},
+            headers=headers(),
+        )
+    )
+    assert [a["id"] for a in page["delivery_attempts"]] == [a["id"] for a in every[2:4]]
+    assert page["pagination"] == {
+        "total": 5, "limit": 2, "offset": 2, "has_more": True, "next_cursor": None, "prev_cursor": None,
+    }  # fmt: skip
+    failed = attempts(hookstream, destination_id=ids["destination"], status="failed")
+    assert len(failed) == 2 and all(a["status"] == "failed" for a in failed)
+    assert len(attempts(hookstream, connection_id=ids["connection"], status="success")) == 3
+    assert len(attempts(hookstream, destination_id=ids["destination"], is_dlq="1")) == 2
+    assert len(attempts(hookstream, destination_id=ids["destination"], is_dlq="0")) == 3
+    error(hookstream.get("/v1/delivery-attempts", params={"status": "bogus"}, headers=headers()), 400)
+
+
+def test_a_slow_receiver_fails_at_the_timeout(hookstream, receiver):
+    receiver.slow(5)
+    ids = wire(hookstream, receiver.url, timeout_ms=1000, retry_enabled=False)
+    event_id = ok(ingest(hookstream, ids["source"], {"n": 1}))["event_id"]
+    drain(hookstream)
+    (attempt,) = attempts(hookstream, event_id=event_id)
+    assert attempt["status"] == "failed" and attempt["error"] == "Timed out after 1000 ms"
+    assert attempt["duration_ms"] >= 1000
+
+
+def test_a_large_answer_is_cut_at_the_documented_size(hookstream, receiver):
+    receiver.answer(200, b"x" * 50_000)
+    ids = wire(hookstream, receiver.url)
+    event_id = ok(ingest(hookstream, ids["source"], {"n": 1}))["event_id"]
+    drain(hookstream)
+    (attempt,) = attempts(hookstream, event_id=event_id)
+    assert attempt["response_body"] == "x" * 10240

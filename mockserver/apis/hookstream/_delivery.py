@@ -14,23 +14,26 @@ the seed, the destination and the attempt.
 from __future__ import annotations
 
 import base64
+import copy
 import functools
 import hashlib
 import hmac
 import json
 import logging
+import sys
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
-from ..._clock import ScheduleFull, Timeline
+from ..._clock import ScheduleFull, Timeline, to_micros
 from ..._generate import stable_seed
 from ..._outbound import OutboundRequest, OutboundResult, OutboundRunner
 from ._attempt_log import FAILED, PENDING, SUCCESS, AttemptLog, DeliveryAttempt
 from ._event_log import StoredEvent
 from ._event_view import parsed_payload
-from ._store import Connection, Destination, Store, format_micros
+from ._store import TIME_FORMAT, Connection, Destination, Store, format_micros
 
 __all__ = [
     "BODY_LIMIT",
@@ -71,17 +74,26 @@ def backoff_seconds(backoff_type: str, intervals: list[int], failed_attempt: int
     return steps[min(failed_attempt - 1, len(steps) - 1)]
 
 
+@functools.cache
+def _jsonata() -> Any:
+    """The library, loaded with the first transform. It raises the whole process's recursion limit to 10000
+    when it loads; the limit is put back (expressions are bounded by `TRANSFORM_MAX_DEPTH` anyway)."""
+    limit = sys.getrecursionlimit()
+    import jsonata
+    import jsonata.jexception
+
+    sys.setrecursionlimit(limit)
+    return jsonata
+
+
 @functools.lru_cache(maxsize=256)
 def _compiled(expression: str) -> Any:
-    import jsonata  # loaded with the first transform
-
-    return jsonata.Jsonata(expression)
+    return _jsonata().Jsonata(expression)
 
 
 def run_transform(expression: str, payload: Any) -> tuple[dict[str, Any] | None, str | None]:
     """The JSONata result (a JSON object), or None and why it failed."""
-    from jsonata.jexception import JException
-
+    JException = _jsonata().jexception.JException
     try:
         compiled = _compiled(expression)
         frame = compiled.create_frame()
@@ -191,6 +203,16 @@ class Deliveries:
         self.timeline.handle(RETRY_KIND, self._retry_due)
         self.timeline.handle(CIRCUIT_KIND, self._probe_due)
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> Deliveries:
+        """A copy over a copy of the store (tests copy stores); the engine's runner is shared, not copied."""
+        copied = Deliveries.__new__(Deliveries)
+        memo[id(self)] = copied
+        copied.store = copy.deepcopy(self.store, memo)
+        copied.seed, copied.publish, copied.outbound = self.seed, self.publish, self.outbound
+        copied.session, copied.api, copied.owner = self.session, self.api, None
+        copied.latest = dict(self.latest)
+        return copied
+
     @property
     def timeline(self) -> Timeline:
         return self.store.timeline
@@ -222,6 +244,67 @@ class Deliveries:
     ) -> DeliveryAttempt:
         """A new attempt, sent (or held by the circuit, or failed before sending)."""
         destination = self.store.destinations.get(connection.destination_id)
+        attempt = self._new_attempt(
+            event, connection, destination, attempt_number, trigger, self.timeline.now()
+        )
+        if destination is None:
+            self._finish(attempt, OutboundResult(None, error="Destination not found"), final=True)
+            return attempt
+        circuit = self._circuit(destination)
+        if circuit is not None and (circuit.state == OPEN or circuit.probe_attempt_id is not None):
+            self._hold(attempt, circuit)
+            return attempt
+        if circuit is not None and circuit.state == HALF_OPEN:
+            circuit.probe_attempt_id = attempt.id
+        self._send(attempt, event, connection, destination)
+        return attempt
+
+    def replay(self, event: StoredEvent) -> None:
+        """Seeded history: the simulated attempts an event got, at the times they would have happened.
+
+        A retry that falls due after the clock's start is scheduled and happens live. Circuits are not
+        replayed (they start closed).
+        """
+        now = self.timeline.now()
+        for connection_id in event.matched_connections:
+            connection = self.store.connections.get(connection_id)
+            destination = self.store.destinations.get(connection.destination_id) if connection else None
+            if connection is None or destination is None:
+                continue
+            at, number = _parse_micros(event.received_at), 1
+            while True:
+                trigger = "initial" if number == 1 else "retry"
+                attempt = self._new_attempt(event, connection, destination, number, trigger, at)
+                prepared = self._prepare(attempt, event, connection, destination, at=at)
+                if isinstance(prepared, str):
+                    self._record(attempt, OutboundResult(None, error=prepared))
+                else:
+                    attempt.request_headers = prepared.shown_headers
+                    attempt.request_body_size = len(prepared.request.body)
+                    self._record(attempt, self._simulated(attempt, destination, 0))
+                if attempt.status == SUCCESS:
+                    break
+                if number >= self._attempt_limit(destination):
+                    attempt.is_dlq, attempt.dlq_at = True, format_micros(at)
+                    break
+                wait = backoff_seconds(destination.retry_backoff_type, destination.retry_intervals, number)
+                due = at + wait * 1_000_000
+                attempt.next_retry_at = format_micros(due)
+                if due > now:
+                    self.timeline.schedule(due, RETRY_KIND, attempt.id)
+                    break
+                at, number = due, number + 1
+        self._settle_event(event.id)
+
+    def _new_attempt(
+        self,
+        event: StoredEvent,
+        connection: Connection,
+        destination: Destination | None,
+        attempt_number: int,
+        trigger: str,
+        at: int,
+    ) -> DeliveryAttempt:
         attempt = DeliveryAttempt(
             id=self.store.new_id("attempt"),
             seq=self.attempts.next_seq,
@@ -240,7 +323,7 @@ class Deliveries:
             duration_ms=None,
             status=PENDING,
             error=None,
-            created_at=self.now(),
+            created_at=format_micros(at),
             attempt_number=attempt_number,
             next_retry_at=None,
             is_dlq=False,
@@ -254,16 +337,6 @@ class Deliveries:
             if self.latest.get(key) == dropped.id:
                 del self.latest[key]
         self.latest[(event.id, connection.id)] = attempt.id
-        if destination is None:
-            self._finish(attempt, OutboundResult(None, error="Destination not found"), final=True)
-            return attempt
-        circuit = self._circuit(destination)
-        if circuit is not None and (circuit.state == OPEN or circuit.probe_attempt_id is not None):
-            self._hold(attempt, circuit)
-            return attempt
-        if circuit is not None and circuit.state == HALF_OPEN:
-            circuit.probe_attempt_id = attempt.id
-        self._send(attempt, event, connection, destination)
         return attempt
 
     def _hold(self, attempt: DeliveryAttempt, circuit: Circuit) -> None:
@@ -281,7 +354,13 @@ class Deliveries:
         self.publish(attempt)
 
     def _prepare(
-        self, attempt: DeliveryAttempt, event: StoredEvent, connection: Connection, destination: Destination
+        self,
+        attempt: DeliveryAttempt,
+        event: StoredEvent,
+        connection: Connection,
+        destination: Destination,
+        *,
+        at: int | None = None,
     ) -> _Prepared | str:
         """The request to send, or why there is none (a failed transform)."""
         body = event.body.encode("utf-8")
@@ -292,7 +371,7 @@ class Deliveries:
                 return error
             body = json.dumps(result, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
             content_type = "application/json"
-        micros = self.timeline.now()
+        micros = self.timeline.now() if at is None else at
         unix_time = _unix_seconds(micros)
         headers: dict[str, str] = {"Content-Type": content_type, "User-Agent": USER_AGENT}
         headers.update(destination.headers or {})
@@ -361,7 +440,7 @@ class Deliveries:
             "hookstream:attempt", self.seed, destination.id, attempt.event_id, attempt.attempt_number
         )
         latency = 35 + roll % 320 + extra_ms
-        fails = profile >= 94 or (profile >= 82 and (roll >> 12) % 100 < 45)
+        fails = profile >= 90 or (profile >= 70 and (roll >> 12) % 100 < 50)
         if latency > destination.timeout_ms:
             return OutboundResult(
                 None, duration_ms=destination.timeout_ms, error=_timeout(destination.timeout_ms)
@@ -382,7 +461,7 @@ class Deliveries:
 
     # ------------------------------------------------------------------ results
 
-    def _finish(self, attempt: DeliveryAttempt, result: OutboundResult, *, final: bool = False) -> None:
+    def _record(self, attempt: DeliveryAttempt, result: OutboundResult) -> None:
         attempt.held = False
         attempt.response_status = result.status
         attempt.response_headers = dict(result.headers) if result.status is not None else None
@@ -393,6 +472,10 @@ class Deliveries:
         succeeded = result.status is not None and 200 <= result.status < 300
         attempt.status = SUCCESS if succeeded else FAILED
         attempt.error = None if succeeded else (result.error or f"Destination answered HTTP {result.status}")
+
+    def _finish(self, attempt: DeliveryAttempt, result: OutboundResult, *, final: bool = False) -> None:
+        self._record(attempt, result)
+        succeeded = attempt.status == SUCCESS
         destination = self.store.destinations.get(attempt.destination_id)
         circuit = self._circuit(destination) if destination is not None else None
         if circuit is not None:
@@ -407,10 +490,7 @@ class Deliveries:
     ) -> None:
         if attempt.trigger_type == "manual":
             return  # a manual retry is one attempt: a failure is shown, not retried again (inferred)
-        limit = 1
-        if destination is not None and destination.retry_enabled:
-            limit = max(1, destination.retry_max_attempts)
-        if final or destination is None or attempt.attempt_number >= limit:
+        if final or destination is None or attempt.attempt_number >= self._attempt_limit(destination):
             attempt.is_dlq = True
             attempt.dlq_at = self.now()
             return
@@ -426,6 +506,10 @@ class Deliveries:
             attempt.dlq_at = self.now()
             return
         attempt.next_retry_at = format_micros(due)
+
+    @staticmethod
+    def _attempt_limit(destination: Destination) -> int:
+        return max(1, destination.retry_max_attempts) if destination.retry_enabled else 1
 
     def _retry_due(self, attempt_id: str, due: int) -> None:
         previous = self.attempts.find(attempt_id)
@@ -581,6 +665,10 @@ class Deliveries:
         if circuit.state != CLOSED:
             self._close(circuit)
         return circuit
+
+
+def _parse_micros(text: str) -> int:
+    return to_micros(datetime.strptime(text, TIME_FORMAT).replace(tzinfo=UTC))
 
 
 def _timeout(timeout_ms: int) -> str:

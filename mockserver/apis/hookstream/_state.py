@@ -86,6 +86,7 @@ def new_state(
     Rate-limit windows run on the store's mock clock (a frozen clock's windows move with writes and
     `POST /__mock/clock` only).
     """
+    seeded = store is None
     if store is None:
         store = Store(
             seed=seed,
@@ -102,12 +103,17 @@ def new_state(
     limiter = (
         RateLimiter(rate, enforce=True, clock=seconds) if rate is not None else RateLimiter(clock=seconds)
     )
-    return HookstreamState(
+    state = HookstreamState(
         seed=seed,
         store=store,
         limiter=limiter,
         destination_limit=read_destination_limit(options.get("destination_limit")),
     )
+    if seeded:  # the seeded history's routed events got (simulated) deliveries too
+        for event in list(store.events.chronological()):
+            if event.matched_connections:
+                state.deliveries.replay(event)
+    return state
 
 
 def org_bucket(ctx: OperationContext) -> str:
