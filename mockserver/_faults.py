@@ -22,7 +22,7 @@ class FaultRule:
     message: str | None = None
     drop: bool = False
     target: str | None = None
-    """An outbound target (for hookstream, a destination id): the rule then applies to the requests the mock
+    """An outbound target (an API names its own: a destination id, say): the rule then applies to the requests the mock
     sends there (a status is answered in their place, latency is added to a simulated one), never to inbound."""
     probability: float = 1.0
     remaining: int | None = None

@@ -9,7 +9,7 @@ background, so a receiver that hangs, resets or answers slowly never delays the 
   read up to `BODY_LIMIT` bytes;
 - `allows(url)` says where real requests may go: loopback hosts (`localhost`, `127.0.0.0/8`, `[::1]`) and
   the hosts named by `serve --deliver-to`. A mock that posts wherever an API caller says would be a
-  request-forgery hole, so nothing else is ever contacted;
+  request-forgery hole, so nothing else is ever contacted (and redirects are not followed);
 - each finished request is journaled with `direction: outbound`;
 - `drain()` waits until nothing is pending (tests under a frozen clock use it), `cancel(owner)` drops a
   state's work (`/__mock/reset`), and `shutdown()` interrupts what is left, telling each owner so (a
@@ -77,8 +77,9 @@ Done = Callable[[OutboundResult], None]
 
 
 def is_loopback(host: str) -> bool:
+    """`localhost` or a loopback address. Not `*.localhost`: a resolver may send those names to DNS."""
     host = host.strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
+    if host == "localhost":
         return True
     try:
         return ipaddress.ip_address(host).is_loopback

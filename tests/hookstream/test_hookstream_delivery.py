@@ -291,7 +291,8 @@ def test_a_hanging_receiver_does_not_hold_up_other_requests(hookstream, receiver
         ok(hookstream.get("/v1/destinations", headers=headers()))
     (attempt,) = attempts(hookstream, destination_id=ids["destination"])
     assert attempt["status"] == "pending"
-    assert hookstream.app.state.runtime.outbound.pending == 1
+    outbound = ok(hookstream.get("/__mock/outbound"))
+    assert outbound["pending"] == 1 and outbound["allowed_hosts"] == []
 
 
 def test_circuit_opens_holds_probes_and_closes(hookstream, receiver):
