@@ -23,13 +23,14 @@ import contextlib
 import ipaddress
 import logging
 import re
+import ssl
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import urlsplit
 
 from ._faults import FaultBook, FaultRule
+from ._http1 import Http1Client, ProtocolError
 from ._journal import JournalEntry, RequestJournal
 
 __all__ = [
@@ -129,7 +130,7 @@ class _LoopTools:
 
     loop: asyncio.AbstractEventLoop
     gate: asyncio.Semaphore
-    client: Any = None
+    client: Http1Client = field(default_factory=Http1Client)
 
 
 class OutboundRunner:
@@ -219,14 +220,6 @@ class OutboundRunner:
         _call(done, result)
 
     async def _send(self, tools: _LoopTools, request: OutboundRequest) -> OutboundResult:
-        import httpx  # loaded on the first outbound request (~40 ms that a mock sending none never pays)
-
-        if tools.client is None:
-            tools.client = httpx.AsyncClient(
-                limits=httpx.Limits(max_connections=self.max_in_flight),
-                follow_redirects=False,
-                trust_env=False,
-            )
         started = time.perf_counter()
 
         def elapsed() -> int:
@@ -234,32 +227,24 @@ class OutboundRunner:
 
         try:
             async with asyncio.timeout(request.timeout_s):
-                async with tools.client.stream(
-                    request.method,
-                    request.url,
-                    headers=list(request.headers),
-                    content=request.body,
-                    timeout=request.timeout_s,
-                ) as response:
-                    body = bytearray()
-                    async for chunk in response.aiter_raw():
-                        body += chunk
-                        if len(body) >= BODY_LIMIT:
-                            break
-                    return OutboundResult(
-                        response.status_code,
-                        {name.lower(): value for name, value in response.headers.items()},
-                        bytes(body[:BODY_LIMIT]),
-                        elapsed(),
-                    )
-        except (TimeoutError, httpx.TimeoutException):
+                answer = await tools.client.request(
+                    request.method, request.url, list(request.headers), request.body, body_limit=BODY_LIMIT
+                )
+        except TimeoutError:
+            error = f"Timed out after {request.timeout_s * 1000:.0f} ms"
+            return OutboundResult(None, duration_ms=elapsed(), error=error)
+        except ConnectionRefusedError as exc:
             return OutboundResult(
-                None, duration_ms=elapsed(), error=f"Timed out after {request.timeout_s * 1000:.0f} ms"
+                None, duration_ms=elapsed(), error=f"Connection refused: {exc.strerror or exc}"
             )
-        except httpx.HTTPError as exc:
-            return OutboundResult(None, duration_ms=elapsed(), error=_describe(exc))
-        except (OSError, ValueError) as exc:
+        except (ConnectionError, asyncio.IncompleteReadError) as exc:
+            return OutboundResult(None, duration_ms=elapsed(), error=f"Connection error: {_describe(exc)}")
+        except ProtocolError as exc:
+            return OutboundResult(None, duration_ms=elapsed(), error=f"Invalid answer: {exc}")
+        except (OSError, ValueError, ssl.SSLError) as exc:
             return OutboundResult(None, duration_ms=elapsed(), error=f"{type(exc).__name__}: {exc}")
+        headers = {name.lower(): value for name, value in answer.headers}
+        return OutboundResult(answer.status, headers, answer.body, elapsed())
 
     def _journal(self, request: OutboundRequest, result: OutboundResult, *, api: str, session: str) -> None:
         if self.journal is None:
@@ -313,21 +298,19 @@ class OutboundRunner:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        if self._tools is not None and self._tools.client is not None:
+        if self._tools is not None:
             with contextlib.suppress(Exception):
-                await self._tools.client.aclose()
+                await self._tools.client.close()
         self._tools = None
         self._closing = False
 
 
 def _describe(exc: Exception) -> str:
-    name = type(exc).__name__
-    text = str(exc) or "no detail"
-    if name in ("RemoteProtocolError", "ReadError", "WriteError"):
-        return f"Connection error: {text} ({name})"
-    if name == "ConnectError":
-        return f"Connection refused or unreachable: {text}"
-    return f"{name}: {text}"
+    if isinstance(exc, asyncio.IncompleteReadError):
+        return "the receiver closed the connection before a full answer"
+    if isinstance(exc, ConnectionResetError):
+        return "the receiver reset the connection"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _call(done: Done, result: OutboundResult) -> None:

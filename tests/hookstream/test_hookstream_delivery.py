@@ -90,7 +90,7 @@ def test_a_matched_event_reaches_the_receiver_signed_authenticated_and_transform
         },
     )
     event = ok(ingest(hookstream, ids["source"], {"data": {"id": "in_1", "amount": 21}}))
-    assert drain(hookstream) == 1
+    drain(hookstream)
     (request,) = receiver.requests
     assert request.method == "POST" and request.path == "/hooks"
     assert json.loads(request.body) == {"id": "in_1", "total": 42}
