@@ -129,6 +129,7 @@ async def _run(
         queue: asyncio.Queue[int] = asyncio.Queue()
         for n in range(args.events):
             queue.put_nowait(n)
+        pace = 1 / args.rate if args.rate else 0.0
 
         host, port = base.removeprefix("http://").split(":")
 
@@ -139,6 +140,8 @@ async def _run(
             try:
                 while not queue.empty():
                     n = queue.get_nowait()
+                    if pace:  # open loop: event n leaves at first + n / rate, whatever the answers do
+                        await asyncio.sleep(max(0.0, first + n * pace - time.perf_counter()))
                     body = json.dumps({"id": f"o_{n}", "amount": n}).encode()
                     started = time.perf_counter()
                     writer.write(
@@ -158,7 +161,7 @@ async def _run(
             finally:
                 writer.close()
 
-        first = time.perf_counter()
+        first = time.perf_counter() + 0.05
         await asyncio.gather(*(worker() for _ in range(args.concurrency)))
         ingest_seconds = time.perf_counter() - first
         result: dict[str, Any] = {
@@ -217,7 +220,13 @@ def _report(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
     lines = [
         "# hookstream delivery under load (`bench/delivery.py`)",
         "",
-        f"{args.events} ingests per run, {args.concurrency} concurrent clients, one `mockserver serve --api hookstream "
+        f"{args.events} ingests per run, {args.concurrency} concurrent clients"
+        + (
+            f" sending {args.rate:.0f} events/s (open loop)"
+            if args.rate
+            else " as fast as answered (closed loop)"
+        )
+        + f", one `mockserver serve --api hookstream "
         f"--strict` process and the receiver sharing the machine's {os.cpu_count()} cores.",
         "",
         "| run | ingest answers/s | ingest p50 ms | ingest p99 ms | deliveries received/s | ingest→receipt p50 ms | ingest→receipt p99 ms |",
@@ -241,6 +250,9 @@ def main() -> None:
     )
     parser.add_argument("--events", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument(
+        "--rate", type=float, default=0.0, help="events per second (open loop); 0: as fast as answered"
+    )
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     report = _report(asyncio.run(_main(args)), args)
