@@ -479,3 +479,11 @@ def test_a_large_answer_is_cut_at_the_documented_size(hookstream, receiver):
     drain(hookstream)
     (attempt,) = attempts(hookstream, event_id=event_id)
     assert attempt["response_body"] == "x" * 10240
+
+
+@pytest.mark.mockserver(api="hookstream")
+def test_the_plugin_drains_deliveries(mockserver_client, mockserver_drain, receiver):
+    ids = wire(mockserver_client, receiver.url)
+    event_id = ok(ingest(mockserver_client, ids["source"], {"n": 1}))["event_id"]
+    mockserver_drain()
+    assert receiver.requests[0].headers["x-hookstream-event-id"] == event_id
