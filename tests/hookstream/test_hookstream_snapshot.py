@@ -85,7 +85,7 @@ def _exported(client):
                 ]
             ),
             "state must be one of",
-        ),  # fmt: skip
+        ),
     ],
 )
 def test_import_refuses_a_damaged_snapshot(hookstream, damage, message):
