@@ -487,3 +487,26 @@ def test_the_plugin_drains_deliveries(mockserver_client, mockserver_drain, recei
     event_id = ok(ingest(mockserver_client, ids["source"], {"n": 1}))["event_id"]
     mockserver_drain()
     assert receiver.requests[0].headers["x-hookstream-event-id"] == event_id
+
+
+def test_half_open_while_the_probe_is_on_the_wire(hookstream, receiver):
+    receiver.answer(503)
+    receiver.hang()
+    ids = wire(
+        hookstream, receiver.url, retry_enabled=False, timeout_ms=60000, circuit_breaker_threshold=1,
+        circuit_breaker_reset_ms=5000,
+    )  # fmt: skip
+    circuit_url = f"/v1/destinations/{ids['destination']}/circuit"
+    ok(ingest(hookstream, ids["source"], {"n": 1}))
+    drain(hookstream)
+    opened = ok(hookstream.get(circuit_url, headers=headers()))["circuit"]
+    assert opened["state"] == "open" and opened["failure_count"] == 1
+    ok(ingest(hookstream, ids["source"], {"n": 2}))  # held
+    advance(hookstream, 5)
+    assert receiver.wait_for(2)  # the held attempt went out as the probe, and hangs
+    probing = ok(hookstream.get(circuit_url, headers=headers()))["circuit"]
+    assert probing["state"] == "half-open" and probing["last_transition_at"] is not None
+    third = ok(ingest(hookstream, ids["source"], {"n": 3}))["event_id"]
+    (held,) = attempts(hookstream, event_id=third)
+    assert held["status"] == "pending" and "circuit" in held["error"]
+    assert ok(hookstream.get(circuit_url, headers=headers()))["circuit"]["held_count"] == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -100,3 +101,41 @@ def test_pending_retries_survive_a_restart_with_a_state_file(tmp_path: Path, rec
                 )
             )["delivery_attempts"][0]
             assert latest["attempt_number"] == 2 and latest["status"] == "success"
+
+
+def _settle(client: httpx.Client) -> None:
+    """Wait until the mock's own requests have finished (the server runs them in the background)."""
+    for _ in range(500):
+        if ok(client.get("/__mock/outbound"))["pending"] == 0:
+            return
+        time.sleep(0.02)
+    raise AssertionError("deliveries still pending")
+
+
+def test_walkthrough_on_a_frozen_clock_503s_retries_dlq_manual_retry(receiver):
+    receiver.answer(503, b"busy", times=3)
+    app = create_app(MockConfig(api="hookstream", clock=ClockSettings(mode="frozen")))
+    with LiveServer(app) as server, httpx.Client(base_url=server.url, timeout=10) as client:
+        ids = _wire(
+            client, receiver.url, retry_intervals=[60, 600], retry_max_attempts=3, circuit_breaker_enabled=False,
+            signing_config={"secret": "walk-secret"},
+        )  # fmt: skip
+        event_id = ok(client.post(f"/v1/ingest/{ids['source']}", json={"n": 1}))["event_id"]
+        for wait in (60, 600):
+            _settle(client)
+            ok(client.post("/__mock/clock", json={"advance_seconds": wait}))
+        _settle(client)
+        listed = ok(client.get("/v1/delivery-attempts", params={"event_id": event_id}, headers=headers()))
+        chain = list(reversed(listed["delivery_attempts"]))
+        assert [a["attempt_number"] for a in chain] == [1, 2, 3]
+        assert [a["response_status"] for a in chain] == [503, 503, 503]
+        assert chain[-1]["is_dlq"] == 1 and chain[-1]["dlq_at"] is not None
+        assert ok(client.get(f"/v1/events/{event_id}", headers=headers()))["event"]["status"] == "failed"
+        manual = ok(client.post(f"/v1/delivery-attempts/{chain[-1]['id']}/retry", headers=headers()))
+        _settle(client)
+        final = ok(client.get(f"/v1/delivery-attempts/{manual['delivery_attempt']['id']}", headers=headers()))
+        assert final["delivery_attempt"]["status"] == "success"
+        assert final["delivery_attempt"]["trigger_type"] == "manual"
+        assert ok(client.get(f"/v1/events/{event_id}", headers=headers()))["event"]["status"] == "delivered"
+        assert len(receiver.requests) == 4
+        assert all(r.headers["x-hookstream-signature"].startswith("sha256=") for r in receiver.requests)
