@@ -181,8 +181,11 @@ class ApiDefinition:
         `None` for none."""
         return None
 
-    def extra_routes(self, get_state: Callable[[], Any]) -> Sequence[BaseRoute]:
+    def extra_routes(self, get_state: Callable[..., Any]) -> Sequence[BaseRoute]:
         """Starlette routes outside the spec (an OAuth consent page, say), relative to the API's mount path.
+
+        `get_state()` is the default state; `get_state(name)` a named session's (`X-Mock-Session`), created
+        on first use (a name that is not a valid session name reads the default state).
 
         They are matched before the spec's operations and are neither validated nor authenticated. A
         `WebSocketRoute` here is how an API serves a WebSocket (the engine passes upgrades only to these).

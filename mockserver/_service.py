@@ -94,10 +94,14 @@ class ApiService:
         self.state: Any = self.fresh_state(session=DEFAULT_SESSION)
         self._sessions: OrderedDict[str, Any] = OrderedDict()
         self._extra_routes = tuple(
-            (route, getattr(route, "path_regex", None)) for route in api.extra_routes(lambda: self.state)
+            (route, getattr(route, "path_regex", None)) for route in api.extra_routes(self._extra_state)
         )
 
     # ------------------------------------------------------------------ state and sessions
+
+    def _extra_state(self, session: str = DEFAULT_SESSION) -> Any:
+        """What an API's own routes read: the default state, or a named session's (created on first use)."""
+        return self.state_for(session if SESSION_NAME.match(session) else DEFAULT_SESSION)
 
     def fresh_state(self, *, session: str = DEFAULT_SESSION) -> Any:
         state = self.api.create_state(

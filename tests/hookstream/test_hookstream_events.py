@@ -281,6 +281,8 @@ def test_forged_requests_do_not_enter_the_dedup_window(hookstream):
     )
     body = b'{"n":1}'
     error(_post(hookstream, source["id"], body, {"X-Hub-Signature-256": "sha256=" + "0" * 64}), 401)
+    refused = _newest(hookstream, source["id"])
+    assert (refused["dedup_status"], refused["dedup_hash"]) == ("skipped", None)
     good = {"X-Hub-Signature-256": "sha256=" + _hmac_hex(SECRET, body)}
     assert ok(_post(hookstream, source["id"], body, good))["duplicate"] is False
 
@@ -649,3 +651,43 @@ def test_a_slow_client_loses_its_oldest_frames_only():
         subscriber.offer({"n": n})
     assert subscriber.dropped == 5 and subscriber.queue.qsize() == _stream.QUEUE_FRAMES
     assert subscriber.queue.get_nowait() == {"n": 5}
+
+
+def test_a_body_of_10_kb_or_more_is_not_inline(hookstream):
+    source = create_source(hookstream)
+    small = ok(_post(hookstream, source["id"], json.dumps({"pad": "x" * 100}).encode()))
+    large_body = json.dumps({"pad": "x" * 10240}).encode()
+    large = ok(_post(hookstream, source["id"], large_body))
+    assert _detail(hookstream, small["event_id"])["payload_ref"] is None
+    detail = _detail(hookstream, large["event_id"])
+    assert detail["payload_inline"] is None and detail["payload_ref"].endswith(large["event_id"])
+    assert detail["payload"] == json.loads(large_body) and detail["payload_size"] == len(large_body)
+
+
+def test_an_allowlist_entry_that_is_no_address_matches_nothing(hookstream):
+    source = create_source(hookstream, ip_allowlist=["not-an-ip", "198.51.100.0/24"])
+    ok(_post(hookstream, source["id"], b"{}", {"X-Forwarded-For": "198.51.100.3"}))
+    assert "ip_allowlist" in error(
+        _post(hookstream, source["id"], b"{}", {"X-Forwarded-For": "10.0.0.1"}), 403
+    )
+
+
+def test_live_stream_of_a_named_session(hookstream):
+    session = {"X-Mock-Session": "stream-job"}
+    with (
+        hookstream.websocket_connect(f"/v1/ws?token={_key()}&session=stream-job") as in_session,
+        hookstream.websocket_connect(f"/v1/ws?token={_key()}") as default,
+    ):
+        for stream in (in_session, default):
+            stream.receive_json()
+            stream.send_json({"type": "subscribe", "channel": "events"})
+            stream.receive_json()
+        body = {"name": "Session source", "slug": "session-source"}
+        source = ok(hookstream.post("/v1/sources", json=body, headers={**headers(), **session}), 201)[
+            "source"
+        ]
+        sent = ok(hookstream.post(f"/v1/ingest/{source['id']}", json={}, headers=session))
+        assert in_session.receive_json()["data"]["id"] == sent["event_id"]
+        plain = create_source(hookstream)
+        other = ok(_post(hookstream, plain["id"], b"{}"))
+        assert default.receive_json()["data"]["id"] == other["event_id"]  # not the session's event

@@ -64,6 +64,13 @@ def _exported(client):
         (lambda s: s["store"]["sources"].append(s["store"]["sources"][0]), "twice"),
         (lambda s: s["store"]["destinations"][0].update(org_id="org_00"), "unknown organization"),
         (lambda s: s.update(requests_served=True), "requests_served"),
+        (lambda s: s["store"].update(events={}), "events must be a list"),
+        (lambda s: s["store"]["events"][0].pop("body"), "missing"),
+        (lambda s: s["store"]["events"][0].update(payload_size="5"), "wrong type"),
+        (lambda s: s["store"]["events"][1].update(seq=0), "seq must grow"),
+        (lambda s: s["store"]["events"][0].update(received_at="noon"), "received_at"),
+        (lambda s: s["store"]["events"].append(s["store"]["events"][0]), "twice"),
+        (lambda s: s["store"]["events"][0].update(org_id="org_00"), "unknown organization"),
         (lambda s: s["store"]["attempts"][0].update(status=None), "wrong type"),
         (lambda s: s["store"]["attempts"][0].pop("is_dlq"), "missing"),
         (lambda s: s["store"]["attempts"].append(s["store"]["attempts"][0]), "twice"),
@@ -93,6 +100,39 @@ def test_import_refuses_a_damaged_snapshot(hookstream, damage, message):
     damage(exported)
     with pytest.raises(ValueError, match=message):
         API.import_state(exported, seed=0, options={})
+
+
+def test_events_survive_export_and_import_and_keep_their_dedup_window(hookstream):
+    source = ok(
+        hookstream.post(
+            "/v1/sources",
+            json={"name": "Dedup", "slug": "dedup-snap", "dedup_enabled": True, "dedup_window_seconds": 3600},
+            headers=headers(),
+        ),
+        201,
+    )["source"]
+    first = ok(ingest(hookstream, source["id"], {"id": "evt_1"}))
+    service = hookstream.app.state.services["hookstream"]
+    exported = json.loads(json.dumps(API.export_state(service.state)))
+    service.replace_state(API.import_state(exported, seed=0, options={}))
+    detail = ok(hookstream.get(f"/v1/events/{first['event_id']}", headers=headers()))["event"]
+    assert detail["payload"] == {"id": "evt_1"} and detail["dedup_status"] == "unique"
+    assert ok(ingest(hookstream, source["id"], {"id": "evt_1"}))["duplicate"] is True
+
+
+def test_events_of_a_session_stay_in_it(hookstream):
+    source = ok(hookstream.post("/v1/sources", json={"name": "S", "slug": "s-sess"}, headers=headers()), 201)
+    source_id = source["source"]["id"]
+    in_session = {**headers(), "X-Mock-Session": "job-2"}
+    error(hookstream.get(f"/v1/sources/{source_id}", headers=in_session), 404)
+    session_source = ok(
+        hookstream.post("/v1/sources", json={"name": "S", "slug": "s-sess"}, headers=in_session), 201
+    )
+    sent = ok(
+        ingest(hookstream, session_source["source"]["id"], {"n": 1}, headers={"X-Mock-Session": "job-2"})
+    )
+    ok(hookstream.get(f"/v1/events/{sent['event_id']}", headers=in_session))
+    error(hookstream.get(f"/v1/events/{sent['event_id']}", headers=headers()), 404, "Event not found")
 
 
 def test_import_refuses_cross_organization_links(hookstream):

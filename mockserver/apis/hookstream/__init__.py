@@ -112,8 +112,8 @@ class HookstreamApi(ApiDefinition):
         state.requests_served = served
         return state
 
-    def extra_routes(self, get_state: Callable[[], Any]) -> Sequence[BaseRoute]:
-        return stream_routes(lambda: get_state().stream)
+    def extra_routes(self, get_state: Callable[..., Any]) -> Sequence[BaseRoute]:
+        return stream_routes(lambda session: get_state(session).stream)
 
     def fixture_cases(self) -> Any:
         from ._fixture_cases import cases  # imported late: it builds on the engine's fixture runner

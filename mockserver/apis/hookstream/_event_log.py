@@ -1,15 +1,16 @@
 """Stored events: per organization, oldest first, with a per-source index and a retention bound.
 
-Pages are read newest first. An unfiltered page, a `source_id` page and every cursor step cost
-O(limit + log n): positions are found by bisecting on the event's sequence number, which grows with
-every stored event. Other filters scan the organization's events (at most the retention bound).
+Pages are read newest first. An unfiltered page, a page filtered on one field that never changes
+(`INDEXED`: source, verification, dedup, method) and every cursor step on them cost O(limit + log n):
+positions are found by bisecting on the event's sequence number, which grows with every stored event.
+Other filters (and combinations) scan the smallest matching index (at most the retention bound).
 """
 
 from __future__ import annotations
 
 import bisect
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_RETENTION",
+    "INDEXED",
     "EventLog",
     "Page",
     "StoredEvent",
@@ -137,7 +139,7 @@ class EventLog:
         self.retention = retention
         self.next_seq = 1
         self._by_org: dict[str, _Sequence] = {}
-        self._by_source: dict[str, _Sequence] = {}
+        self._indexes: dict[tuple[str, str, str], _Sequence] = {}
         self._by_id: dict[str, StoredEvent] = {}
         self._dedup: dict[str, OrderedDict[str, float]] = {}
 
@@ -174,15 +176,17 @@ class EventLog:
         self.next_seq = max(self.next_seq, event.seq + 1)
         org = self._by_org.setdefault(event.org_id, _Sequence())
         org.append(event)
-        self._by_source.setdefault(event.source_id, _Sequence()).append(event)
+        for key in _index_keys(event):
+            self._indexes.setdefault(key, _Sequence()).append(event)
         self._by_id[event.id] = event
         dropped = []
         while len(org) > self.retention:
             oldest = org.pop_oldest()
-            source_events = self._by_source[oldest.source_id]
-            source_events.pop_oldest()
-            if not len(source_events):
-                del self._by_source[oldest.source_id]
+            for key in _index_keys(oldest):  # the oldest of the organization is the oldest of each index
+                index = self._indexes[key]
+                index.pop_oldest()
+                if not len(index):
+                    del self._indexes[key]
             del self._by_id[oldest.id]
             dropped.append(oldest)
         return dropped
@@ -220,25 +224,47 @@ class EventLog:
         self,
         org_id: str,
         *,
-        source_id: str | None = None,
+        equal: Mapping[str, str] | None = None,
         predicate: Predicate | None = None,
         limit: int,
         offset: int = 0,
         cursor: int | None = None,
         newer: bool = False,
     ) -> Page:
-        """A newest-first page; `cursor` (a `seq`) pages past it: older events, or newer with `newer`."""
-        events = self._by_source.get(source_id) if source_id is not None else self._by_org.get(org_id)
-        if events is None or (source_id is not None and (events.oldest() or _NOBODY).org_id != org_id):
+        """A newest-first page of the events whose `INDEXED` fields equal `equal` and that pass `predicate`;
+        `cursor` (a `seq`) pages past it: older events, or newer ones with `newer`."""
+        candidates = [self._by_org.get(org_id)]
+        checks = [predicate] if predicate is not None else []
+        for name, value in (equal or {}).items():
+            candidates.append(self._indexes.get((org_id, name, value)))
+            checks.append(_field_equals(name, value))
+        if any(events is None for events in candidates):
             return Page([], 0, offset if cursor is None else 0, False, False)
-        if predicate is None:
-            return _indexed_page(events, limit=limit, offset=offset, cursor=cursor, newer=newer)
-        return _scanned_page(events, predicate, limit=limit, offset=offset, cursor=cursor, newer=newer)
+        found = [events for events in candidates if events is not None]
+        smallest = min(found, key=len)
+        if len(found) - 1 <= 1 and predicate is None:  # one index (or none) answers exactly
+            return _indexed_page(smallest, limit=limit, offset=offset, cursor=cursor, newer=newer)
+        return _scanned_page(
+            smallest,
+            lambda event: all(check(event) for check in checks),
+            limit=limit,
+            offset=offset,
+            cursor=cursor,
+            newer=newer,
+        )
 
 
-_NOBODY = StoredEvent(
-    "", 0, "", "", "", "", None, None, 0, {}, {}, "", "skipped", None, "skipped", None, "received", ""
-)
+INDEXED = ("source_id", "verification_status", "dedup_status", "method")
+"""Fields that never change once an event is stored: each value has its own newest-first index."""
+
+
+def _index_keys(event: StoredEvent) -> Iterator[tuple[str, str, str]]:
+    for name in INDEXED:
+        yield event.org_id, name, getattr(event, name)
+
+
+def _field_equals(name: str, wanted: Any) -> Predicate:
+    return lambda event: bool(getattr(event, name) == wanted)
 
 
 def _indexed_page(events: _Sequence, *, limit: int, offset: int, cursor: int | None, newer: bool) -> Page:

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..._api import MockResponse, OperationContext, Problem
 from ._common import caller_of, json_response, not_found, store_of
-from ._event_log import Predicate, StoredEvent
+from ._event_log import INDEXED, Predicate, StoredEvent
 from ._event_view import event_detail, event_item
 from ._state import rate_limited
 
@@ -45,9 +45,8 @@ def _field_equals(name: str, wanted: Any) -> Predicate:
 
 def _predicate(query: Mapping[str, Any]) -> Predicate | None:
     checks: list[Predicate] = []
-    for name in ("status", "verification_status", "dedup_status", "method"):
-        if name in query:
-            checks.append(_field_equals(name, query[name]))
+    if "status" in query:  # the lifecycle moves on after storage: not indexed
+        checks.append(_field_equals("status", query["status"]))
     if query.get("search"):
         needle = str(query["search"]).casefold()
         checks.append(lambda event: needle in event.body.casefold())
@@ -80,7 +79,7 @@ def list_events(ctx: OperationContext) -> MockResponse | Problem:
     else:
         page = store.events.page(
             caller.org_id,
-            source_id=query.get("source_id"),
+            equal={name: query[name] for name in INDEXED if name in query},
             predicate=_predicate(query),
             limit=limit,
             offset=offset,

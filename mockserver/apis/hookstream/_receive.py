@@ -102,10 +102,10 @@ def receive(store: Store, source_id: str, request: Received, *, at: datetime | N
     verdict = verify(source, request.raw, request.headers, now=now)
     dedup_hash = None
     duplicate = False
-    if source.dedup_enabled:
+    if source.dedup_enabled and verdict.status != FAILED:  # a refused request is not deduplicated
         dedup_hash = dedup_key(source, request.raw, request.headers, event.payload)
         window = source.dedup_window_seconds or DEFAULT_DEDUP_WINDOW
-        if dedup_hash is not None and verdict.status != FAILED:
+        if dedup_hash is not None:
             duplicate = store.events.seen_within(source.id, dedup_hash, now=now.timestamp(), window=window)
             if not duplicate:
                 store.events.remember(source.id, dedup_hash, now=now.timestamp())

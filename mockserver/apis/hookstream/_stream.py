@@ -19,6 +19,7 @@ from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ..._jsontext import decode_json
+from ..._runtime import SESSION_HEADER
 from ._attempt_log import DeliveryAttempt
 from ._attempt_view import attempt_body
 from ._event_log import StoredEvent
@@ -216,8 +217,12 @@ async def _listen(websocket: WebSocket, subscriber: Subscriber, follow: Callable
         await websocket.send_json({"type": f"{kind}d", "channel": channel})
 
 
-def stream_routes(get_stream: Callable[[], EventStream]) -> list[WebSocketRoute]:
+def stream_routes(get_stream: Callable[[str], EventStream]) -> list[WebSocketRoute]:
+    """`get_stream(session)`: the stream of the default state (`""`) or of a named `X-Mock-Session`, which a
+    client names with `?session=` (browsers cannot set headers on a WebSocket) or the header."""
+
     async def endpoint(websocket: WebSocket) -> None:
-        await _serve(websocket, get_stream)
+        session = websocket.query_params.get("session") or websocket.headers.get(SESSION_HEADER, "")
+        await _serve(websocket, lambda: get_stream(session))
 
     return [WebSocketRoute("/ws", endpoint)]
