@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
+import yaml
 from conftest import hookstream_headers, make_client, stack_ai_headers
 from hypothesis import given
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-from mockserver import ClockSettings, MockConfig, create_app
+from mockserver import (
+    NO_BODY,
+    ApiDefinition,
+    ClockSettings,
+    MockConfig,
+    MockResponse,
+    OperationContext,
+    create_app,
+)
 from mockserver._cli import _parser
 from mockserver._clock import (
+    FROZEN,
     MAX_DUE,
     ScheduleFull,
     Timeline,
@@ -248,3 +259,98 @@ def test_reads_do_not_move_a_frozen_clock() -> None:
     for _ in range(3):
         client.get("/stack-ai/connections", headers=stack_ai_headers())
     assert client.get("/__mock/clock").json()["apis"]["stack-ai"]["now"] == "2025-12-01T09:00:00.000000Z"
+
+
+# ---------------------------------------------------------------- the engine runs an API's due work
+
+
+REMINDERS_SPEC = {
+    "openapi": "3.1.0",
+    "info": {"title": "Reminders", "version": "1"},
+    "servers": [{"url": "/api"}],
+    "paths": {
+        "/reminders": {
+            "post": {
+                "operationId": "addReminder",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["in_seconds"],
+                                "properties": {"in_seconds": {"type": "integer", "minimum": 0}},
+                            }
+                        }
+                    },
+                },
+                "responses": {"201": {"description": "added"}},
+            },
+            "get": {
+                "operationId": "listReminders",
+                "responses": {
+                    "200": {
+                        "description": "fired so far",
+                        "content": {
+                            "application/json": {"schema": {"type": "array", "items": {"type": "string"}}}
+                        },
+                    }
+                },
+            },
+        }
+    },
+}
+
+
+class Reminders:
+    def __init__(self, settings: ClockSettings) -> None:
+        self.timeline = Timeline(start=START, settings=settings)
+        self.fired: list[str] = []
+        self.timeline.handle("reminder", lambda key, due: self.fired.append(f"{key}@{format_instant(due)}"))
+
+
+class RemindersApi(ApiDefinition):
+    """An API with no vendor in it: it says what happens when a reminder falls due, never when."""
+
+    name = "reminders"
+
+    def create_state(self, *, seed: int, options: Any, clock: ClockSettings = FROZEN) -> Reminders:
+        return Reminders(clock)
+
+    def timeline(self, state: Any) -> Timeline:
+        return state.timeline  # type: ignore[no-any-return]
+
+    def behaviours(self) -> dict[str, Any]:
+        def add(ctx: OperationContext) -> MockResponse:
+            state: Reminders = ctx.state
+            due = state.timeline.now() + ctx.body["in_seconds"] * SECOND
+            state.timeline.schedule(due, "reminder", f"r{state.timeline.pending + len(state.fired)}")
+            return MockResponse(201, NO_BODY)
+
+        def listed(ctx: OperationContext) -> MockResponse:
+            return MockResponse(200, list(ctx.state.fired))
+
+        return {"addReminder": add, "listReminders": listed}
+
+
+def test_the_engine_runs_due_work_before_the_next_request(tmp_path: Any) -> None:
+    (tmp_path / "reminders.yaml").write_text(yaml.safe_dump(REMINDERS_SPEC))
+    app = create_app(MockConfig(spec_dir=tmp_path), apis={"reminders": RemindersApi()})
+    client = TestClient(app)
+    assert client.post("/api/reminders", json={"in_seconds": 60}).status_code == 201
+    assert client.post("/api/reminders", json={"in_seconds": 30}).status_code == 201
+    assert client.get("/api/reminders").json() == []
+    assert (
+        client.post("/__mock/clock", json={"advance_seconds": 45}).json()["apis"]["reminders"]["pending"] == 1
+    )
+    assert client.get("/api/reminders").json() == ["r1@2025-12-01T09:00:30.000000Z"]
+    client.post("/__mock/clock", json={"set": "2025-12-01T10:00:00Z"})
+    assert client.get("/api/reminders").json() == [
+        "r1@2025-12-01T09:00:30.000000Z",
+        "r0@2025-12-01T09:01:00.000000Z",
+    ]
+    session = {"X-Mock-Session": "other"}
+    assert client.get("/api/reminders", headers=session).json() == []
+    assert client.get("/__mock/clock", headers=session).json()["apis"]["reminders"]["now"] == format_instant(
+        START
+    )

@@ -152,6 +152,41 @@ def test_ini_and_command_line_options(pytester: pytest.Pytester) -> None:
     ).assert_outcomes(passed=1)
 
 
+def test_the_marker_takes_the_clock(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        def test_frozen_by_default(mockserver_client):
+            clock = mockserver_client.get("/__mock/clock").json()
+            assert clock["mode"] == "frozen"
+            assert clock["apis"]["stack-ai"]["now"] == "2025-12-01T09:00:00.000000Z"
+
+        def test_moved_then_fresh_again(mockserver_client):
+            mockserver_client.post("/__mock/clock", json={"advance_seconds": 60})
+            assert mockserver_client.get("/__mock/clock").json()["apis"]["stack-ai"]["now"].startswith(
+                "2025-12-01T09:01:00"
+            )
+
+        def test_each_test_starts_at_the_seeded_time(mockserver_client):
+            assert mockserver_client.get("/__mock/clock").json()["apis"]["stack-ai"]["now"] == (
+                "2025-12-01T09:00:00.000000Z"
+            )
+
+        @pytest.mark.mockserver(clock="running")
+        def test_running(mockserver_client):
+            assert mockserver_client.get("/__mock/clock").json()["mode"] == "running"
+
+        @pytest.mark.mockserver(clock="sometimes")
+        def test_unknown_mode(mockserver_app):
+            pass
+        """
+    )
+    result = _run(pytester, "-p", "no:randomly")
+    result.assert_outcomes(passed=4, errors=1)
+    result.stdout.fnmatch_lines(["*clock mode must be one of frozen, running*"])
+
+
 def test_configuration_mistakes_are_reported(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """

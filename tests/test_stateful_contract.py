@@ -37,16 +37,45 @@ def _organizations(api: str) -> list[dict[str, str]]:
     return list(first.values())
 
 
-def _links(service: Any, operation: Operation) -> list[tuple[Operation, dict[str, str]]]:
-    """(target operation, {parameter: runtime expression}) for each link of the operation's responses."""
+def _raw_links(service: Any, operation: Operation) -> list[dict[str, Any]]:
     spec = service.spec
     found = []
     for status in operation.responses:
         raw, _ = spec.deref(spec.resolve_pointer(f"{operation.pointer}/responses/{status}"), "#")
         for link in (raw.get("links") or {}).values():
-            link, _ = spec.deref(link, "#")
-            found.append((spec.operation(link["operationId"]), dict(link.get("parameters", {}))))
+            found.append(spec.deref(link, "#")[0])
     return found
+
+
+def _links(service: Any, operation: Operation) -> list[tuple[Operation, dict[str, str]]]:
+    """(target operation, {parameter: runtime expression}) for each link of the operation's responses that
+    names parameters."""
+    return [
+        (service.spec.operation(link["operationId"]), dict(link["parameters"]))
+        for link in _raw_links(service, operation)
+        if link.get("parameters")
+    ]
+
+
+def _body_links(service: Any, operation: Operation) -> list[tuple[Operation, Any]]:
+    """(target operation, request body template) for each link that gives the target's body."""
+    return [
+        (service.spec.operation(link["operationId"]), link["requestBody"])
+        for link in _raw_links(service, operation)
+        if "requestBody" in link
+    ]
+
+
+def _resolve_template(template: Any, body: Any) -> Any:
+    """A link's parameter or request body with each runtime expression in it replaced by its value (anything
+    else is a constant)."""
+    if isinstance(template, str) and template.startswith("$response.body#"):
+        return _resolve(template, body)
+    if isinstance(template, dict):
+        return {key: _resolve_template(value, body) for key, value in template.items()}
+    if isinstance(template, list):
+        return [_resolve_template(value, body) for value in template]
+    return template
 
 
 def _resolve(expression: str, body: Any) -> Any:
@@ -128,8 +157,22 @@ def machine_for(api: str) -> type[RuleBasedStateMachine]:
             if not 200 <= response.status_code < 300:
                 return multiple()
             body = response.json()
+            made = [self._created(producer, body)]
+            for target, template in _body_links(service, producer):  # e.g. a resource built from this one
+                if target not in producers:
+                    continue
+                case = RequestCase(
+                    target.method, target.path, (), owner, _resolve_template(template, body), has_body=True
+                )
+                chained = send(case, target)
+                event(f"chain {target.operation_id}: {chained.status_code}")
+                if 200 <= chained.status_code < 300:
+                    made.append(self._created(target, chained.json()))
+            return multiple(*made)
+
+        def _created(self, producer: Operation, body: Any) -> Created:
             links = tuple(
-                (target, tuple((name, _resolve(expr, body)) for name, expr in parameters.items()))
+                (target, tuple((name, _resolve_template(expr, body)) for name, expr in parameters.items()))
                 for target, parameters in _links(service, producer)
             )
             key = str(links[0][1][0][1])

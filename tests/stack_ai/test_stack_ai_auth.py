@@ -13,6 +13,7 @@ from mockserver.apis.stack_ai._state import MAX_REFRESH_TOKENS
 from mockserver.apis.stack_ai._users import verified_claims
 
 TOKEN = "/auth/v1/token"
+CLIENT = client()
 
 
 def sign_in(c: Any, user: str = "alice", password: str | None = None) -> Any:
@@ -89,6 +90,7 @@ def test_wrong_credentials_get_the_auth_services_400(user: str, password: str) -
 def test_refresh_rotates_the_pair_and_works_once() -> None:
     c = client()
     first = sign_in(c, "bob").json()
+    c.post("/__mock/clock", json={"advance_seconds": 60})  # on a frozen clock, the same instant, the same JWT
     second = refresh(c, first["refresh_token"])
     assert second.status_code == 200
     rotated = second.json()
@@ -115,9 +117,6 @@ def test_an_unknown_grant_type_is_a_422_naming_the_query_field(grant: str) -> No
     assert response.json()["detail"][0]["loc"] == ["query", "grant_type"]
 
 
-CLIENT = client()
-
-
 def test_refresh_tokens_are_bounded_and_in_snapshots() -> None:
     c = client()
     for _ in range(3):
@@ -126,7 +125,7 @@ def test_refresh_tokens_are_bounded_and_in_snapshots() -> None:
     assert exported["issued"] == 3 and len(exported["refresh_tokens"]) == 3
     state = state_of(c)
     for index in range(MAX_REFRESH_TOKENS + 5):
-        state.auth.refresh_tokens[f"token-{index}"] = ALICE.user_id
+        state.auth.refresh_tokens[f"token-{index}"] = (ALICE.user_id, "5f0e4f4e-0000-4000-8000-000000000000")
     sign_in(c)
     assert len(state.auth.refresh_tokens) == MAX_REFRESH_TOKENS
     token = next(reversed(state.auth.refresh_tokens))
@@ -134,6 +133,45 @@ def test_refresh_tokens_are_bounded_and_in_snapshots() -> None:
     fresh = client()
     assert fresh.put("/__mock/state", json=snapshot).status_code == 200
     assert refresh(fresh, token).status_code == 200
+
+
+def test_the_user_of_a_session_as_the_auth_client_reads_it() -> None:
+    c = client()
+    session = sign_in(c, "carol").json()
+    response = c.get("/auth/v1/user", headers=bearer(session))
+    assert response.status_code == 200 and response.json() == session["user"]
+    assert c.get("/auth/v1/user").status_code == 401
+
+
+def test_a_refresh_keeps_the_session() -> None:
+    c = client()
+    first = sign_in(c).json()
+    second = refresh(c, first["refresh_token"]).json()
+    claims = [verified_claims(s["access_token"]) for s in (first, second)]
+    assert claims[0] is not None and claims[1] is not None
+    assert claims[0]["session_id"] == claims[1]["session_id"]
+
+
+@pytest.mark.parametrize(("scope", "left"), [("global", []), ("local", ["other"]), ("others", ["this"])])
+def test_sign_out_revokes_refresh_tokens_by_scope(scope: str, left: list[str]) -> None:
+    c = client()
+    sessions = {"this": sign_in(c).json(), "other": sign_in(c).json()}
+    bob = sign_in(c, "bob").json()
+    response = c.post("/auth/v1/logout", params={"scope": scope}, headers=bearer(sessions["this"]))
+    assert response.status_code == 204 and response.content == b""
+    working = [
+        name for name, s in sessions.items() if refresh(client_copy(c), s["refresh_token"]).status_code == 200
+    ]
+    assert working == left
+    assert refresh(c, bob["refresh_token"]).status_code == 200  # another user's sessions are untouched
+    assert c.get("/connections", headers=bearer(sessions["this"])).status_code == 200  # JWTs live until exp
+
+
+def client_copy(c: Any) -> Any:
+    """A client on a copy of `c`'s state (a refresh would rotate the token it checks)."""
+    copy = client()
+    assert copy.put("/__mock/state", json=c.get("/__mock/state").json()).status_code == 200
+    return copy
 
 
 def test_the_same_requests_give_the_same_tokens() -> None:

@@ -140,7 +140,7 @@ def test_the_whole_walkthrough(http: httpx.Client) -> None:
         params={"resource_path": "/" + folder["inode_path"]["path"]},
         headers=auth,
     )
-    assert refused.status_code == 400 and "only files" in refused.json()["detail"].lower()
+    assert refused.status_code == 409 and "only files" in refused.json()["detail"].lower()
     as_json = http.post(
         f"{BASE}/knowledge_bases/{kb_id}/resources", json={"resource_type": "file"}, headers=auth
     )

@@ -215,7 +215,7 @@ def test_unknown_resources_and_connections_are_refused_and_change_nothing() -> N
     c = client()
     before = state_of(c).snapshot()
     response = create(c, ["1AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"])
-    assert response.status_code == 400 and "connection_source_ids[0]" in response.json()["detail"]
+    assert response.status_code == 404 and "connection_source_ids[0]" in response.json()["detail"]
     body = {"connection_id": "00000000-0000-4000-8000-000000000000", "connection_source_ids": []}
     assert c.post("/knowledge_bases", json=body, headers=headers()).status_code == 404
     globex = gdrive(c, "carol")
@@ -481,7 +481,7 @@ def test_folders_cannot_be_deleted_and_unknown_files_are_404() -> None:
         f"/knowledge_bases/{kb_id}/resources", params={"resource_path": f"/{folder}"}, headers=headers()
     )
     assert (
-        response.status_code == 400
+        response.status_code == 409
         and response.json()["detail"] == f"Only files can be deleted: /{folder} is a folder"
     )
     response = c.delete(
@@ -586,20 +586,27 @@ def test_bad_forms_are_422_naming_the_field(form: dict[str, str], files: Any, lo
     assert state_of(c).snapshot() == before
 
 
-@pytest.mark.parametrize("path", ["/", "/a/../b.txt", "/a/./b.txt"])
-def test_uploads_need_a_file_path(path: str) -> None:
+@pytest.mark.parametrize(
+    ("path", "stored"),
+    [("/", "notes.txt"), ("//inbox//", "inbox/notes.txt"), ("/a/./b.txt", "a/b.txt"), ("x.txt", "x.txt")],
+)
+def test_upload_paths_are_read_leniently(path: str, stored: str) -> None:
     c = client()
     kb = create(c, []).json()
-    assert upload(c, kb["knowledge_base_id"], path, name="").status_code in (400, 422)
+    response = upload(c, kb["knowledge_base_id"], path)
+    assert response.status_code == 202 and response.json()["inode_path"]["path"] == stored
 
 
-def test_an_upload_onto_a_folder_or_under_a_file_is_400() -> None:
+def test_an_upload_onto_a_folder_or_under_a_file_is_409() -> None:
     c = client()
     kb = create(c, []).json()
     kb_id = kb["knowledge_base_id"]
     upload(c, kb_id, "/docs/a.txt")
-    assert upload(c, kb_id, "/docs").status_code == 400
-    assert upload(c, kb_id, "/docs/a.txt/b.txt").status_code == 400
+    before = state_of(c).snapshot()
+    assert upload(c, kb_id, "/docs").status_code == 409
+    assert upload(c, kb_id, "/docs/a.txt/b.txt").status_code == 409
+    assert upload(c, kb_id, "/docs/a.txt/deeper/b.txt").status_code == 409
+    assert state_of(c).snapshot() == before
 
 
 # ---------------------------------------------------------------- access
@@ -801,3 +808,20 @@ def test_on_a_running_clock_polling_alone_sees_files_indexed() -> None:
     wall[0] += 95  # wall time passes; nobody moves the clock
     assert {f["status"] for f in all_files(c, kb["knowledge_base_id"])} <= {"indexed", "error"}
     assert c.get("/__mock/clock").json()["apis"]["stack-ai"]["pending"] == 0  # settled by the schedule
+
+
+def test_with_a_full_schedule_indexing_still_completes_when_read() -> None:
+    from mockserver._clock import MAX_DUE
+
+    c = client()
+    kb = new_kb(c)
+    timeline = state_of(c).clock.timeline
+    far = timeline.now() + 10**15
+    for index in range(MAX_DUE - timeline.pending):
+        timeline.schedule(far, "nothing", str(index))
+    assert sync(c, kb).status_code == 200  # the job could not be scheduled: it settles when read
+    advance(c, 100)
+    shown = get(c, kb).json()
+    assert shown["last_synced_at"] is not None
+    assert shown["total_indexed_files"] + shown["total_error_files"] == shown["total_files"]
+    assert not state_of(c).organizations[ACME].knowledge_bases[kb["knowledge_base_id"]].jobs

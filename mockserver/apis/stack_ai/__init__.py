@@ -116,6 +116,8 @@ class StackAiApi(ApiDefinition):
             "update_connection_organization_role": _rbac.update_connection_organization_role,
             "sign_in": _auth.sign_in,
             "get_current_organization": _auth.get_current_organization,
+            "get_auth_user": _auth.get_auth_user,
+            "sign_out": _auth.sign_out,
             "list_knowledge_bases": knowledge_bases.list_knowledge_bases,
             "create_knowledge_base": knowledge_bases.create_knowledge_base,
             "get_knowledge_base": knowledge_bases.get_knowledge_base,

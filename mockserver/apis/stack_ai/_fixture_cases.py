@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from ..._fixtures import ApiCases, Call, CaseBook, GenerationError, Session, with_derived
 from ._users import USERS
+from .knowledge_bases._operations import MAX_KNOWLEDGE_BASES
 
 UNKNOWN_UUID = "00000000-0000-4000-8000-000000000000"
 NOT_AN_ID = "not-an-id"
@@ -529,6 +530,22 @@ def _file_picker(book: CaseBook) -> None:
     add("sign_in", 422, "unknown-grant", "A grant type the auth service does not offer.")(
         lambda s: token(s, "magic_link", password)
     )
+
+    def signed_in(s: Session, grant_body: dict[str, Any] = password) -> dict[str, str]:
+        session = s.expect(token(s, "password", grant_body))
+        return {"Authorization": f"Bearer {session['access_token']}"}
+
+    add("get_auth_user", 200, "ok", "The user of a session, as the Supabase client's getUser() reads it.")(
+        lambda s: s.call("GET", "/auth/v1/user", anonymous=True, headers=signed_in(s))
+    )
+    add("sign_out", 204, "global", "Sign out every session of the user (their refresh tokens stop working).")(
+        lambda s: s.call("POST", "/auth/v1/logout", anonymous=True, headers=signed_in(s))
+    )
+    add("sign_out", 422, "unknown-scope", "A scope the auth service does not know.")(
+        lambda s: s.call(
+            "POST", "/auth/v1/logout", anonymous=True, headers=signed_in(s), query={"scope": "all"}
+        )
+    )
     add("get_current_organization", 200, "ok", "Alice's organization.")(
         lambda s: s.call("GET", "/organizations/me/current")
     )
@@ -539,10 +556,20 @@ def _file_picker(book: CaseBook) -> None:
     add("create_knowledge_base", 200, "walkthrough", "A folder and a file inside it (indexed once).")(
         lambda s: s.call("POST", "/knowledge_bases", json_body=_kb_body(s))
     )
-    add("create_knowledge_base", 400, "unknown-resource", "A resource id the connection does not have.")(
+    add("create_knowledge_base", 404, "unknown-resource", "A resource id the connection does not have.")(
         lambda s: s.call(
             "POST", "/knowledge_bases", json_body={**_kb_body(s), "connection_source_ids": ["1nope"]}
         )
+    )
+
+    def past_the_bound(s: Session) -> Call:
+        body = {"connection_id": _gdrive_connection(s), "connection_source_ids": []}
+        for _ in range(MAX_KNOWLEDGE_BASES):
+            s.expect(s.call("POST", "/knowledge_bases", json_body=body))
+        return s.call("POST", "/knowledge_bases", json_body=body)
+
+    add("create_knowledge_base", 409, "bound", f"The organization already holds {MAX_KNOWLEDGE_BASES}.")(
+        past_the_bound
     )
     add("create_knowledge_base", 404, "unknown-connection", "A connection id no connection has.")(
         lambda s: s.call("POST", "/knowledge_bases", json_body={**_kb_body(s), "connection_id": UNKNOWN_UUID})
@@ -642,7 +669,7 @@ def _file_picker(book: CaseBook) -> None:
         folder = s.get(kb_path(kb, children), resource_path="/")["data"][0]["inode_path"]["path"]
         return s.call("DELETE", kb_path(kb, resources), query={"resource_path": f"/{folder}"})
 
-    add("delete_knowledge_base_resource", 400, "folder", "For now, only files can be deleted.")(delete_folder)
+    add("delete_knowledge_base_resource", 409, "folder", "For now, only files can be deleted.")(delete_folder)
     add("delete_knowledge_base_resource", 403, "viewer", "Bob may only view this knowledge base.")(
         lambda s: (
             kb := _kb(s, org_level_role="viewer"),
@@ -666,7 +693,7 @@ def _file_picker(book: CaseBook) -> None:
 
     add(
         "upload_knowledge_base_resource",
-        400,
+        409,
         "folder-path",
         "A resource_path that is a folder's (no trailing /).",
     )(upload_on_folder)

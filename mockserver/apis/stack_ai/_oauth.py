@@ -34,6 +34,7 @@ from ._index import writing
 from ._masking import merge_secrets
 from ._rand import Rand
 from ._render import connection_json
+from ._schedule import schedule
 from ._state import AuthorizationCode, PendingAuthorization, StackAiState
 
 CODE_TTL_SECONDS = 600
@@ -127,9 +128,7 @@ def get_oauth_url(ctx: OperationContext) -> MockResponse:
         state=client_state if client_state is not None else rand.alnum(32),
         started=state.clock.now,
     )
-    state.clock.timeline.schedule(
-        pending.started + CONSENT_TTL_SECONDS * _MICROS, CONSENT_EXPIRY, pending.request_id
-    )
+    schedule(state, pending.started + CONSENT_TTL_SECONDS * _MICROS, CONSENT_EXPIRY, pending.request_id)
     state.oauth.pending[pending.request_id] = pending
     query = {
         "request_id": pending.request_id,
@@ -304,7 +303,7 @@ def _decide(state: StackAiState, request_id: str, decision: str, status: int) ->
         connection_type_id=pending.connection_type_id,
         issued=state.clock.now,
     )
-    state.clock.timeline.schedule(state.clock.now + CODE_TTL_SECONDS * _MICROS, CODE_EXPIRY, code)
+    schedule(state, state.clock.now + CODE_TTL_SECONDS * _MICROS, CODE_EXPIRY, code)
     params = {"code": code, "state": pending.state}
     profile = BY_TYPE[pending.connection_type_id].oauth
     if profile is not None:

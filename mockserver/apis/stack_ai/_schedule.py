@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 from functools import partial
 
+from ..._clock import ScheduleFull
 from ._state import StackAiState
 
-__all__ = ["attach_handlers"]
+__all__ = ["attach_handlers", "schedule"]
+
+logger = logging.getLogger("mockserver")
+
+
+def schedule(state: StackAiState, due: int, kind: str, key: str) -> bool:
+    """Put work on the state's schedule; False when the schedule is full. Nothing depends on it alone: an
+    OAuth code's expiry is also checked when it is used, and a knowledge base settles its due jobs when read."""
+    try:
+        state.clock.timeline.schedule(due, kind, key)
+    except ScheduleFull as exc:
+        logger.warning("stack-ai: %s; %s %s is left to its fallback", exc, kind, key)
+        return False
+    return True
 
 
 def attach_handlers(state: StackAiState) -> None:

@@ -142,7 +142,10 @@ def export_snapshot(state: StackAiState) -> dict[str, Any]:
         },
         "auth": {
             "issued": state.auth.issued,
-            "refresh_tokens": [[token, user_id] for token, user_id in state.auth.refresh_tokens.items()],
+            "refresh_tokens": [
+                [token, user_id, session_id]
+                for token, (user_id, session_id) in state.auth.refresh_tokens.items()
+            ],
         },
         "knowledge_bases_created": state.knowledge_bases_created,
     }
@@ -397,13 +400,13 @@ def _auth(value: Any) -> AuthStore:
         raise ValueError(f"auth.refresh_tokens: at most {MAX_REFRESH_TOKENS}")
     for index, pair in enumerate(tokens):
         where = f"auth.refresh_tokens[{index}]"
-        if not isinstance(pair, list) or len(pair) != 2:
-            raise ValueError(f"{where} must be [refresh token, user id]")
+        if not isinstance(pair, list) or len(pair) != 3:
+            raise ValueError(f"{where} must be [refresh token, user id, session id]")
         token = _string(pair[0], where, empty=False)
         user_id = _uuid(pair[1], f"{where}[1]")
         if user_id not in _MOCK_USERS:
             raise ValueError(f"{where}[1]: {user_id} is not a mock user")
-        store.refresh_tokens[token] = user_id
+        store.refresh_tokens[token] = (user_id, _uuid(pair[2], f"{where}[2]"))
     return store
 
 

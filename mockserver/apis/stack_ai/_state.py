@@ -230,8 +230,8 @@ class AuthStore:
 
     issued: int = 0
     """Sessions issued so far; derives the next tokens."""
-    refresh_tokens: OrderedDict[str, str] = field(default_factory=OrderedDict)
-    """Live refresh tokens, oldest first, with the id of the user each belongs to."""
+    refresh_tokens: OrderedDict[str, tuple[str, str]] = field(default_factory=OrderedDict)
+    """Live refresh tokens, oldest first, with the user and the session each belongs to."""
 
 
 @dataclass(slots=True)
@@ -278,6 +278,10 @@ class StackAiState:
     folders: BoundedCache = field(default_factory=lambda: BoundedCache(1024))
     resources: BoundedCache = field(default_factory=lambda: BoundedCache(2048), compare=False, repr=False)
     """Rendered resources (derived data, see `_resources.resource_json`): pages are browsed again and again."""
+    knowledge_base_files: BoundedCache = field(
+        default_factory=lambda: BoundedCache(8192), compare=False, repr=False
+    )
+    """Knowledge-base files as JSON without their status (derived data, see `knowledge_bases/_render.py`)."""
     indexes: dict[str, ConnectionIndex] = field(default_factory=dict, compare=False, repr=False)
     """Sorted views of each organization's connections, by org id (derived data, see `_index.py`)."""
 

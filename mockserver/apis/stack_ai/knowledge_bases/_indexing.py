@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .._rand import Rand
+from .._schedule import schedule
 from .._state import Organization, StackAiState
 from ._model import Job, KbFile, KnowledgeBase
 
@@ -45,9 +46,7 @@ def start_job(state: StackAiState, kb: KnowledgeBase, files: Iterable[KbFile]) -
         file.outcome = "error" if unsupported or rand.chance(_PARSE_FAILURES) else "indexed"
         job.add(file)
     kb.jobs[job.job_id] = job
-    state.clock.timeline.schedule(
-        job.finishes, INDEX_DONE, f"{kb.org_id}/{kb.knowledge_base_id}/{job.job_id}"
-    )
+    schedule(state, job.finishes, INDEX_DONE, f"{kb.org_id}/{kb.knowledge_base_id}/{job.job_id}")
     return job
 
 
@@ -58,3 +57,10 @@ def index_done(state: StackAiState, key: str, due: int) -> None:
     kb = organization.knowledge_bases.get(kb_id) if organization is not None else None
     if kb is not None and job_id.isdigit():
         kb.settle(int(job_id), due)
+
+
+def settle_due(kb: KnowledgeBase, now: int) -> None:
+    """Settle the jobs whose last file is done: the schedule's entry does it when due, this is the fallback
+    for a job the full schedule could not take."""
+    for job in [job for job in kb.jobs.values() if job.finishes <= now]:
+        kb.settle(job.job_id, job.finishes)

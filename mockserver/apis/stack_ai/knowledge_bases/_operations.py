@@ -5,7 +5,10 @@ its admin, `org_level_role` opens it to every member, and organization admins ar
 needs `viewer`, changing (rename, sync, upload, file delete) `editor`, deleting `admin`. Without a role,
 or from another organization, a knowledge base is a 404. Building one needs a role on the connection.
 Deleting a connection deletes the knowledge bases built from it (inferred; see `_connections.py`).
-Bounded: `MAX_KNOWLEDGE_BASES` per organization and `MAX_FILES` per knowledge base (400 beyond).
+Bounded: `MAX_KNOWLEDGE_BASES` per organization and `MAX_FILES` per knowledge base (409 beyond).
+Errors (inferred but the documented 400 of an unknown `resource_path` on the children listing): what no
+schema can say is a 404 (an unknown resource, knowledge base or file) or a 409 (a folder where a file is
+needed, a file where a folder is, a bound reached), as on the connection routes.
 """
 
 from __future__ import annotations
@@ -16,13 +19,12 @@ from typing import Any
 
 from ...._api import NO_BODY, MockResponse, OperationContext, Problem
 from ...._forms import UploadedFile
-from .._access import RANK, Viewer, not_found, organization_of
+from .._access import RANK, Viewer, caller, not_found, organization_of
 from .._cursor import decode_cursor, encode_cursor
 from .._rand import stable_uuid
 from .._resources import Node, Tree, resource_json, tree_of
 from .._state import Connection, Organization, StackAiState
-from .._users import MockUser
-from ._indexing import start_job
+from ._indexing import settle_due, start_job
 from ._model import MAX_FILES, KbFile, KnowledgeBase
 from ._render import file_json, folder_json, knowledge_base_json
 
@@ -49,6 +51,11 @@ def _bad_request(message: str) -> Problem:
     return Problem(400, message, "bad_request")
 
 
+def _conflict(message: str) -> Problem:
+    """What no schema can say and conflicts with stored state (a folder where a file is needed, a bound)."""
+    return Problem(409, message, "conflict")
+
+
 def _load(
     ctx: OperationContext, *, need: str = "viewer"
 ) -> tuple[StackAiState, Organization, KnowledgeBase, Viewer, str]:
@@ -58,6 +65,7 @@ def _load(
     role = viewer.role(kb) if kb is not None else None
     if kb is None or role is None:
         raise not_found(KNOWLEDGE_BASE_NOT_FOUND)
+    settle_due(kb, state.clock.now)
     if RANK[role] < RANK[need]:
         raise Problem(
             403,
@@ -122,8 +130,8 @@ def _selected_files(
     for position, resource_id in enumerate(source_ids):
         node = tree.find(resource_id)
         if node is None:
-            raise _bad_request(
-                f"connection_source_ids[{position}]: resource {resource_id} is not in connection "
+            raise not_found(
+                f"Resource not found: connection_source_ids[{position}] ({resource_id}) is not in connection "
                 f"{connection.connection_id}"
             )
         stack = [node]
@@ -135,7 +143,7 @@ def _selected_files(
             found = _connection_file(state, tree, item, connection, organization)
             files.setdefault(found.path, found)
             if len(files) > MAX_FILES:
-                raise _bad_request(f"A knowledge base holds at most {MAX_FILES} files")
+                raise _conflict(f"A knowledge base holds at most {MAX_FILES} files")
     return files
 
 
@@ -147,7 +155,7 @@ def create_knowledge_base(ctx: OperationContext) -> MockResponse:
     if connection is None or viewer.role(connection) is None:
         raise not_found()
     if len(organization.knowledge_bases) >= MAX_KNOWLEDGE_BASES:
-        raise _bad_request(f"An organization holds at most {MAX_KNOWLEDGE_BASES} knowledge bases")
+        raise _conflict(f"An organization holds at most {MAX_KNOWLEDGE_BASES} knowledge bases")
     source_ids = [str(item) for item in body["connection_source_ids"]]
     files = _selected_files(state, connection, organization, source_ids)
     now = state.clock.tick()
@@ -244,10 +252,11 @@ def list_knowledge_base_children(ctx: OperationContext) -> MockResponse:
     end = offset + page_size
     connection = _connection_of(organization, kb)
     prefix = f"{folder}/" if folder else ""
+    now = state.clock.now
     data = [
         folder_json(kb, prefix + name)
         if kind == 0
-        else file_json(state, organization, kb, kb.files[prefix + name], connection)
+        else file_json(state, organization, kb, kb.files[prefix + name], connection, now)
         for kind, _, name in entries[offset:end]
     ]
     next_cursor = (
@@ -266,34 +275,36 @@ def delete_knowledge_base_resource(ctx: OperationContext) -> MockResponse:
         kb.remove_file(path)
         return MockResponse(204, NO_BODY)
     if kb.folders.has_folder(path):
-        raise _bad_request(f"Only files can be deleted: {requested} is a folder")
+        raise _conflict(f"Only files can be deleted: {requested} is a folder")
     raise not_found(f"Resource not found in the knowledge base: {requested}")
 
 
 def _upload_path(requested: str, upload: UploadedFile) -> str:
-    folder_only = requested.endswith("/")
-    parts = [part for part in requested.split("/") if part]
-    if folder_only:
-        parts.append(upload.filename.replace("\\", "/").rsplit("/", 1)[-1])
-    if not parts or any(part in (".", "..") or not part.strip() for part in parts):
-        raise _bad_request(f"Invalid resource_path {requested!r}: name a file, e.g. /uploads/notes.txt")
+    """Where an upload goes: the path's names (empty and `.` ones dropped), plus the file's own name when the
+    path ends with `/` or names no file (`/` is the top level)."""
+    parts = [part for part in requested.split("/") if part not in ("", ".")]
+    if requested.endswith("/") or not parts:
+        parts.append(upload.filename.replace("\\", "/").rsplit("/", 1)[-1] or "upload")
     return "/".join(parts)
 
 
 def upload_knowledge_base_resource(ctx: OperationContext) -> MockResponse:
     state, organization, kb, _, _ = _load(ctx, need="editor")
-    user: MockUser = ctx.principal.attributes["user"]  # type: ignore[union-attr]
+    user = caller(ctx)
     form = ctx.body
     upload = form["file"]
     assert isinstance(upload, UploadedFile)
     path = _upload_path(str(form["resource_path"]), upload)
     if kb.folders.has_folder(path):
-        raise _bad_request(f"{path} is a folder of the knowledge base: name a file")
+        raise _conflict(f"{path} is a folder of the knowledge base: name a file")
     if path not in kb.files and len(kb.files) >= MAX_FILES:
-        raise _bad_request(f"A knowledge base holds at most {MAX_FILES} files")
-    parent = path.rpartition("/")[0]
-    if parent and parent in kb.files:
-        raise _bad_request(f"{parent} is a file of the knowledge base: it cannot hold files")
+        raise _conflict(f"A knowledge base holds at most {MAX_FILES} files")
+    ancestors = path.split("/")[:-1]
+    for depth in range(1, len(ancestors) + 1):
+        if "/".join(ancestors[:depth]) in kb.files:
+            raise _conflict(
+                f"{'/'.join(ancestors[:depth])} is a file of the knowledge base: it cannot hold files"
+            )
     if path in kb.files:
         kb.remove_file(path)
     now = state.clock.tick()

@@ -74,9 +74,45 @@ def file_json(
     kb: KnowledgeBase,
     file: KbFile,
     connection: Connection | None,
+    now: int | None = None,
 ) -> dict[str, Any]:
-    """A file with its status at the mock clock's now: the connection's resource, or the upload."""
-    status, indexed_at = file.status_at(state.clock.now)
+    """A file with its status at `now` (the mock clock's): the connection's resource, or the upload.
+
+    Rendered once per status and kept in a bounded cache (a file has at most four: `resource`, `pending`,
+    `parsed`, then its outcome). The key is all it shows: a path and resource id name one file for good (an
+    upload to a taken path gets a new resource id), and the status with its `indexed_at`.
+    """
+    status, indexed_at = file.status_at(state.clock.now if now is None else now)
+    key = (kb.knowledge_base_id, file.resource_id, file.path, status, indexed_at)
+    rendered: dict[str, Any] = state.knowledge_base_files.get(
+        key, lambda: _rendered(state, organization, kb, file, connection, status, indexed_at)
+    )
+    return rendered
+
+
+def _rendered(
+    state: StackAiState,
+    organization: Organization,
+    kb: KnowledgeBase,
+    file: KbFile,
+    connection: Connection | None,
+    status: str,
+    indexed_at: int | None,
+) -> dict[str, Any]:
+    return {
+        **_static(state, organization, kb, file, connection),
+        "indexed_at": None if indexed_at is None else iso_millis(indexed_at),
+        "status": status,
+    }
+
+
+def _static(
+    state: StackAiState,
+    organization: Organization,
+    kb: KnowledgeBase,
+    file: KbFile,
+    connection: Connection | None,
+) -> dict[str, Any]:
     if file.node is not None and connection is not None:
         tree = tree_of(state, connection)
         base = resource_json(state, tree, tree.node(file.node), connection, organization)
@@ -85,9 +121,7 @@ def file_json(
     return {
         **base,
         "knowledge_base_id": kb.knowledge_base_id,
-        "indexed_at": None if indexed_at is None else iso_millis(indexed_at),
         "inode_id": stable_uuid("stack-ai", state.seed, "inode", kb.knowledge_base_id, file.path),
-        "status": status,
     }
 
 
