@@ -22,8 +22,9 @@ class FaultRule:
     message: str | None = None
     drop: bool = False
     target: str | None = None
-    """An outbound target (an API names its own: a destination id, say): the rule then applies to the requests the mock
-    sends there (a status is answered in their place, latency is added to a simulated one), never to inbound."""
+    """An outbound target (an API names its own: a destination id, say): the rule then applies to the requests
+    the mock sends there (a status is answered in their place; latency is added to a simulated one or waited
+    before a real one is sent), never to inbound ones."""
     probability: float = 1.0
     remaining: int | None = None
     """How many more times the rule may fire; `None` is forever."""

@@ -61,6 +61,8 @@ class OutboundRequest:
     headers: Sequence[tuple[str, str]]
     body: bytes
     timeout_s: float
+    delay_s: float = 0.0
+    """Wait this long before sending (a fault rule's latency); it counts in the duration, not the timeout."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +178,10 @@ class OutboundRunner:
         """The fault rule aimed at this outbound target that fires now, if any (`POST /__mock/faults`)."""
         return self.faults.fire_outbound(api=api, target=target) if self.faults is not None else None
 
+    def fault_delay(self, rule: FaultRule) -> float:
+        """Seconds of a rule's latency, drawn from its range (the fault book's seeded generator)."""
+        return self.faults.latency_seconds(rule) if self.faults is not None else 0.0
+
     @property
     def pending(self) -> int:
         return len(self._tasks)
@@ -225,6 +231,8 @@ class OutboundRunner:
         def elapsed() -> int:
             return round((time.perf_counter() - started) * 1000)
 
+        if request.delay_s > 0:
+            await asyncio.sleep(request.delay_s)
         try:
             async with asyncio.timeout(request.timeout_s):
                 answer = await tools.client.request(

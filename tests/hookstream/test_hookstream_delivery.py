@@ -510,3 +510,16 @@ def test_half_open_while_the_probe_is_on_the_wire(hookstream, receiver):
     (held,) = attempts(hookstream, event_id=third)
     assert held["status"] == "pending" and "circuit" in held["error"]
     assert ok(hookstream.get(circuit_url, headers=headers()))["circuit"]["held_count"] == 1
+
+
+def test_a_latency_fault_delays_a_real_delivery_without_blocking(hookstream, receiver):
+    ids = wire(hookstream, receiver.url, retry_enabled=False)
+    ok(hookstream.post("/__mock/faults", json={"target": ids["destination"], "latency_ms": 300}), 201)
+    try:
+        event_id = ok(ingest(hookstream, ids["source"], {"n": 1}))["event_id"]
+        ok(hookstream.get("/v1/destinations", headers=headers()))  # answered while the delivery waits
+        drain(hookstream)
+    finally:
+        assert hookstream.delete("/__mock/faults").status_code == 204
+    (attempt,) = attempts(hookstream, event_id=event_id)
+    assert attempt["status"] == "success" and attempt["duration_ms"] >= 300

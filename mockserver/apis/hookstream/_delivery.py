@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import dataclasses
 import functools
 import hashlib
 import hmac
@@ -414,8 +415,11 @@ class Deliveries:
             return
         assert runner is not None
         attempt_id = attempt.id
+        request = prepared.request
+        if rule is not None and rule.latency_ms is not None:
+            request = dataclasses.replace(request, delay_s=runner.fault_delay(rule))
         queued = runner.submit(
-            prepared.request,
+            request,
             owner=self.owner,
             api=self.api,
             session=self.session,
