@@ -29,6 +29,8 @@ class JournalEntry(NamedTuple):
     """`inbound` (a request the mock answered) or `outbound` (one it sent; `path` is then the full URL)."""
     target: str | None = None
     """Where an outbound request went (`host:port`); None for inbound ones."""
+    simulated: bool = False
+    """An outbound request that was not sent: the API answered it itself (a simulated receiver)."""
 
     def to_json(self) -> dict[str, Any]:
         data = self._asdict()

@@ -254,7 +254,21 @@ class OutboundRunner:
         headers = {name.lower(): value for name, value in answer.headers}
         return OutboundResult(answer.status, headers, answer.body, elapsed())
 
-    def _journal(self, request: OutboundRequest, result: OutboundResult, *, api: str, session: str) -> None:
+    def record_simulated(
+        self, request: OutboundRequest, result: OutboundResult, *, api: str, session: str
+    ) -> None:
+        """Journal a request an API answered itself instead of sending it (a simulated receiver)."""
+        self._journal(request, result, api=api, session=session, simulated=True)
+
+    def _journal(
+        self,
+        request: OutboundRequest,
+        result: OutboundResult,
+        *,
+        api: str,
+        session: str,
+        simulated: bool = False,
+    ) -> None:
         if self.journal is None:
             return
         parts = urlsplit(request.url)
@@ -273,7 +287,8 @@ class OutboundRunner:
                 request_violations=(),
                 response_violations=(() if result.error is None else (result.error,)),
                 direction="outbound",
-                target=parts.netloc,
+                target=parts.netloc or request.url,
+                simulated=simulated,
             )
         )
 

@@ -354,6 +354,10 @@ def test_seeded_https_destinations_are_simulated_deterministically(hookstream):
     (attempt,) = attempts(hookstream, event_id=event_id)
     assert attempt["status"] in ("success", "failed") and attempt["duration_ms"] >= 0
     assert ID.match(attempt["id"])
+    entries = ok(hookstream.get("/__mock/requests"))["entries"]
+    journaled = next(e for e in reversed(entries) if e["direction"] == "outbound")
+    assert journaled["simulated"] is True
+    assert journaled["path"] == "https://hooks.example.com/in" and journaled["target"] == "hooks.example.com"
 
 
 def test_a_fault_rule_makes_a_destination_answer_503(hookstream):
@@ -403,6 +407,7 @@ def test_the_journal_records_outbound_attempts(hookstream, receiver):
     assert len(outbound) == 1
     assert outbound[0]["path"] == receiver.url and outbound[0]["status"] == 200
     assert outbound[0]["target"] == f"127.0.0.1:{receiver.port}"
+    assert outbound[0]["simulated"] is False
     assert all(e["direction"] == "inbound" and e["target"] is None for e in entries if e not in outbound)
 
 

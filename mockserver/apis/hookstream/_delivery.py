@@ -411,7 +411,10 @@ class Deliveries:
         real = destination.type == "http" and runner is not None and runner.allows(attempt.request_url)
         if not real:
             extra_ms = 0 if rule is None or rule.latency_ms is None else rule.latency_ms[1]
-            self._finish(attempt, self._simulated(attempt, destination, extra_ms))
+            result = self._simulated(attempt, destination, extra_ms)
+            if runner is not None:
+                runner.record_simulated(prepared.request, result, api=self.api, session=self.session)
+            self._finish(attempt, result)
             return
         assert runner is not None
         attempt_id = attempt.id
