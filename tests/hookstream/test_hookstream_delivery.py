@@ -6,8 +6,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import itertools
 import json
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -23,9 +25,14 @@ from hs_support import (
     headers,
     ingest,
     ok,
+    reset,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from receiver import Receiver
 from starlette.testclient import TestClient
+
+from mockserver.apis.hookstream._delivery import backoff_seconds
 
 hookstream = fresh_hookstream_fixture()
 
@@ -528,3 +535,50 @@ def test_a_latency_fault_delays_a_real_delivery_without_blocking(hookstream, rec
         assert hookstream.delete("/__mock/faults").status_code == 204
     (attempt,) = attempts(hookstream, event_id=event_id)
     assert attempt["status"] == "success" and attempt["duration_ms"] >= 300
+
+
+@settings(max_examples=15)
+@given(
+    answers=st.lists(st.sampled_from([200, 201, 204, 400, 500, 503]), min_size=1, max_size=6),
+    backoff=st.sampled_from(["exponential", "linear", "fixed"]),
+    intervals=st.lists(st.integers(min_value=1, max_value=5000), min_size=1, max_size=4),
+    max_attempts=st.integers(min_value=1, max_value=6),
+)
+def test_the_chain_of_attempts_follows_the_receiver_and_the_schedule(
+    hookstream, receiver, answers, backoff, intervals, max_attempts
+):
+    reset(hookstream)
+    receiver.requests.clear()
+    receiver.plan.clear()
+    for status in answers:
+        receiver.answer(status)
+    ids = wire(
+        hookstream, receiver.url, retry_backoff_type=backoff, retry_intervals=intervals,
+        retry_max_attempts=max_attempts, circuit_breaker_enabled=False,
+    )  # fmt: skip
+    event_id = ok(ingest(hookstream, ids["source"], {"n": 1}))["event_id"]
+    drain(hookstream)
+    while True:
+        (latest,) = attempts(hookstream, event_id=event_id, limit=1)
+        if latest["next_retry_at"] is None:
+            break
+        ok(hookstream.post("/__mock/clock", json={"set": latest["next_retry_at"]}))
+        drain(hookstream)
+    chain = list(reversed(attempts(hookstream, event_id=event_id)))
+    statuses = [*answers, *([200] * 10)]  # the receiver answers 200 once the plan is used up
+    expected = next((n for n, s in enumerate(statuses, 1) if 200 <= s < 300), None)
+    made = min(expected or max_attempts, max_attempts)
+    assert [a["attempt_number"] for a in chain] == list(range(1, made + 1))
+    assert [a["response_status"] for a in chain] == statuses[:made]
+    for number, (before, after) in enumerate(itertools.pairwise(chain), start=1):
+        wait = backoff_seconds(backoff, intervals, number)
+        assert _seconds(after["created_at"]) - _seconds(before["created_at"]) == wait
+        assert before["next_retry_at"] == after["created_at"]
+    last = chain[-1]
+    succeeded = 200 <= last["response_status"] < 300
+    assert last["is_dlq"] == (0 if succeeded else 1)
+    assert event_status(hookstream, event_id) == ("delivered" if succeeded else "failed")
+
+
+def _seconds(text: str) -> int:
+    return int(datetime.fromisoformat(text).timestamp())
