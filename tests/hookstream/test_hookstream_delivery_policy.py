@@ -76,3 +76,14 @@ def test_a_transform_returns_the_object_or_says_why_not(payload):
 def test_a_runaway_transform_is_stopped():
     result, error = run_transform("($f := function($x){ $f($x + 1) }; $f(1))", {})
     assert result is None and error is not None
+
+
+def test_serve_takes_repeated_deliver_to_rules():
+    from mockserver._cli import _parser
+
+    parser = _parser()
+    args = parser.parse_args(["serve", "--deliver-to", "hooks.internal", "--deliver-to", "10.0.0.5:8080"])
+    assert args.deliver_to == [("hooks.internal", None), ("10.0.0.5", 8080)]
+    assert parser.parse_args(["serve"]).deliver_to is None
+    with pytest.raises(SystemExit):
+        parser.parse_args(["serve", "--deliver-to", "http://x/y"])
