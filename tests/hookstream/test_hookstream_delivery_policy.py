@@ -87,3 +87,20 @@ def test_serve_takes_repeated_deliver_to_rules():
     assert parser.parse_args(["serve"]).deliver_to is None
     with pytest.raises(SystemExit):
         parser.parse_args(["serve", "--deliver-to", "http://x/y"])
+
+
+def test_the_app_takes_the_rules_and_shows_them():
+    import warnings
+
+    from mockserver import MockConfig, create_app
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+
+    rules = (("hooks.internal", None), ("fd00::5", 443))
+    app = create_app(MockConfig(api="hookstream", outbound_hosts=rules))
+    assert app.state.runtime.outbound.allows("https://[fd00::5]/h")
+    with TestClient(app) as client:
+        shown = client.get("/__mock/outbound").json()
+    assert shown["allowed_hosts"] == ["hooks.internal", "[fd00::5]:443"] and shown["pending"] == 0
