@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 from starlette.routing import BaseRoute
 
+from ._outbound import OutboundRunner
 from ._parameters import NumberSyntax
 from ._spec import Operation, SecurityScheme
 from ._validation import Violation
@@ -158,6 +159,10 @@ class ApiDefinition:
     def timeline(self, state: Any) -> Timeline | None:
         """The state's clock and schedule of due work, or None for an API that keeps no time."""
         return None
+
+    def connect(self, state: Any, *, outbound: OutboundRunner, session: str) -> None:
+        """Hand a state the engine's outbound runner (called for every state the engine creates, imports or
+        installs, with the session it serves); an API that sends requests of its own keeps it."""
 
     def export_state(self, state: Any) -> dict[str, Any] | None:
         """A JSON-ready snapshot of the state, or `None` if the API cannot export it."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib
 import logging
@@ -20,6 +21,7 @@ from starlette.types import Receive, Scope, Send
 from ._api import ApiDefinition
 from ._docs import DOCS_MOUNT, DocsApp
 from ._jsontext import encode_json
+from ._outbound import OutboundRunner
 from ._resources import spec_file
 from ._service import VIOLATIONS_HEADER, ApiService, ServiceOptions
 from ._spec import load_spec
@@ -63,6 +65,8 @@ class MockConfig:
     state_file: Path | None = None
     clock: ClockSettings = FROZEN
     """Every state's clock: `frozen` by default (tests, fixtures, the plugin); `mockserver serve` runs it."""
+    outbound_hosts: tuple[tuple[str, int | None], ...] = ()
+    """Hosts (and optionally ports) beyond loopback that may receive the mock's own requests (`--deliver-to`)."""
 
 
 class _Mounted(Protocol):
@@ -173,6 +177,25 @@ def build_services(
     return services
 
 
+_PUMP_IDLE_S = 0.5
+_PUMP_MIN_S = 0.01
+
+
+async def _run_due_work(services: Sequence[ApiService]) -> None:
+    """A running clock moves without requests: run each state's due work when its time comes."""
+    while True:
+        waits = []
+        for service in services:
+            try:
+                service.run_due_work()
+            except Exception:  # an API's handler failed: log it, keep the pump alive
+                logger.exception("%s: due work failed", service.api.name)
+            wait = service.seconds_until_due()
+            if wait is not None:
+                waits.append(wait)
+        await asyncio.sleep(min(_PUMP_IDLE_S, max(_PUMP_MIN_S, min(waits, default=_PUMP_IDLE_S))))
+
+
 def create_app(
     config: MockConfig | None = None, *, apis: Mapping[str, ApiDefinition] | None = None
 ) -> Starlette:
@@ -183,11 +206,14 @@ def create_app(
     `<name>.yaml` in `config.spec_dir`, or among the specs shipped with the package).
     """
     config = config or MockConfig()
+    journal = RequestJournal(capacity=config.journal_size)
+    faults = FaultBook(seed=config.seed)
     runtime = MockRuntime(
-        journal=RequestJournal(capacity=config.journal_size),
-        faults=FaultBook(seed=config.seed),
+        journal=journal,
+        faults=faults,
         latency_ms=config.latency_ms,
         max_sessions=config.max_sessions,
+        outbound=OutboundRunner(allowed_hosts=config.outbound_hosts, journal=journal, faults=faults),
     )
     services = build_services(config, apis=apis, runtime=runtime)
     if config.state_file is not None and config.state_file.exists():
@@ -199,7 +225,13 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        pump = asyncio.create_task(_run_due_work(services)) if config.clock.mode == "running" else None
         yield
+        if pump is not None:
+            pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pump
+        await runtime.outbound.shutdown()  # interrupted deliveries schedule their retries, saved below
         if config.state_file is not None:
             size = save_snapshot(services, config.state_file)
             logger.info("state saved to %s (%d bytes)", config.state_file, size)

@@ -11,10 +11,18 @@ from typing import Any, cast
 
 from ._app import ALL_APIS, MockConfig, build_services, create_app, discover_apis
 from ._commands import add_commands, add_spec_dir, run_command
+from ._outbound import parse_host_rule
 from ._resources import package_version
 from ._service import ApiService
 from .control._clock import CLOCK_MODES, ClockSettings, parse_instant
 from .control._runtime import parse_latency
+
+
+def _host_rule(text: str) -> tuple[str, int | None]:
+    try:
+        return parse_host_rule(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -53,6 +61,16 @@ def _parser() -> argparse.ArgumentParser:
         dest="cors_origins",
         metavar="ORIGIN",
         help="an origin browsers may call from (repeatable; default: * on loopback, none elsewhere)",
+    )
+    serve.add_argument(
+        "--deliver-to",
+        action="append",
+        dest="deliver_to",
+        type=_host_rule,
+        default=None,
+        metavar="HOST[:PORT]",
+        help="a host (and port) beyond loopback that may receive the mock's own requests, e.g. webhook "
+        "deliveries (repeatable; default: loopback only, every other destination is simulated)",
     )
     serve.add_argument(
         "--state-file",
@@ -171,6 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         admin_token=args.admin_token,
         state_file=args.state_file,
         clock=ClockSettings(mode=args.clock, start=args.start_time),
+        outbound_hosts=tuple(args.deliver_to or ()),
     )
     try:
         app = create_app(config)

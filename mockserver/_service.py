@@ -111,7 +111,7 @@ class ApiService:
         if unknown:
             raise ValueError(f"{api.name}: behaviours for operations not in the spec: {sorted(unknown)}")
         self._examples = ExampleResponder(spec, seed=options.seed)
-        self.state: Any = self.fresh_state()
+        self.state: Any = self.fresh_state(session=DEFAULT_SESSION)
         self._sessions: OrderedDict[str, Any] = OrderedDict()
         self._extra_routes = tuple(
             (route, getattr(route, "path_regex", None)) for route in api.extra_routes(self._extra_state)
@@ -123,21 +123,31 @@ class ApiService:
         """What an API's own routes read: the default state, or a named session's (created on first use)."""
         return self.state_for(session if SESSION_NAME.match(session) else DEFAULT_SESSION)
 
-    def fresh_state(self) -> Any:
-        return self.api.create_state(
+    def fresh_state(self, *, session: str = DEFAULT_SESSION) -> Any:
+        state = self.api.create_state(
             seed=self.options.seed, options=self.options.api_options, clock=self.options.clock
         )
+        self.api.connect(state, outbound=self.runtime.outbound, session=session)
+        return state
 
     def reset(self, *, seed: int | None = None, session: str = DEFAULT_SESSION) -> None:
-        """Fresh seeded state for one session (the default one if none is named), optionally from a new seed."""
+        """Fresh seeded state for one session (the default one if none is named), optionally from a new seed.
+
+        Outbound work the replaced states had submitted is cancelled (their due work goes with them).
+        """
         if seed is not None and seed != self.options.seed:
             self.options = replace(self.options, seed=seed)
             self._examples = ExampleResponder(self.spec, seed=seed)
+            for dropped in self._sessions.values():
+                self.runtime.outbound.cancel(dropped)
             self._sessions.clear()
         if session == DEFAULT_SESSION:
+            self.runtime.outbound.cancel(self.state)
             self.state = self.fresh_state()
         else:
-            self._sessions.pop(session, None)
+            dropped = self._sessions.pop(session, None)
+            if dropped is not None:
+                self.runtime.outbound.cancel(dropped)
 
     def state_for(self, session: str) -> Any:
         """The state of a session, created from the seed on first use; the least recently used goes first.
@@ -155,20 +165,44 @@ class ApiService:
             return self.state
         state = self._sessions.get(session)
         if state is None:
-            state = self.fresh_state()
+            state = self.fresh_state(session=session)
             self._sessions[session] = state
             while len(self._sessions) > self.runtime.max_sessions:
-                evicted, _ = self._sessions.popitem(last=False)
+                evicted, evicted_state = self._sessions.popitem(last=False)
+                self.runtime.outbound.cancel(evicted_state)
                 logger.info("%s: session %r evicted (least recently used)", self.api.name, evicted)
         else:
             self._sessions.move_to_end(session)
         return state
 
     def replace_state(self, state: Any, *, session: str = DEFAULT_SESSION) -> None:
+        self.api.connect(state, outbound=self.runtime.outbound, session=session)
+        previous = self.state if session == DEFAULT_SESSION else self._sessions.get(session)
+        if previous is not None and previous is not state:
+            self.runtime.outbound.cancel(previous)
         if session == DEFAULT_SESSION:
             self.state = state
         else:
             self._sessions[session] = state
+
+    def run_due_work(self) -> int:
+        """Run the work that fell due on every state's clock (a running clock moves without requests)."""
+        ran = 0
+        for state in (self.state, *self._sessions.values()):
+            timeline = self.api.timeline(state)
+            if timeline is not None:
+                ran += timeline.run_due()
+        return ran
+
+    def seconds_until_due(self) -> float | None:
+        """How long until the earliest due work of any state, by its clock (None: nothing is scheduled)."""
+        found = []
+        for state in (self.state, *self._sessions.values()):
+            timeline = self.api.timeline(state)
+            due = timeline.next_due() if timeline is not None else None
+            if timeline is not None and due is not None:
+                found.append((due - timeline.now()) / 1_000_000)
+        return min(found, default=None)
 
     @property
     def sessions(self) -> list[str]:

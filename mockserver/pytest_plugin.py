@@ -5,6 +5,9 @@
   already authenticated as its default user (the first the API lists; see the README); with every API,
   use `mockserver_headers(api, user)`.
 - `mockserver_headers`: `mockserver_headers(api=None, user=None)` → the headers that authenticate `user`.
+- `mockserver_drain`: `mockserver_drain(timeout=60.0)` waits until the requests the mock itself sends (webhook
+  deliveries to a receiver on loopback) have finished, in `mockserver_client`'s event loop; then assert on
+  what your receiver got, or advance `POST /__mock/clock` to make retries due.
 - `mockserver_url`: the base URL of a live uvicorn server on a free loopback port. Servers are session-scoped
   (one per configuration); each test starts from the seeded state (`POST /__mock/reset`), no fault rules and
   an empty journal.
@@ -221,6 +224,20 @@ def mockserver_client(request: pytest.FixtureRequest, mockserver_app: Starlette)
         client = TestClient(mockserver_app, headers=headers)
     with client:
         yield client
+
+
+@pytest.fixture
+def mockserver_drain(mockserver_client: TestClient) -> Callable[..., int]:
+    """`mockserver_drain(timeout=60.0)`: wait for the mock's outbound requests; how many finished meanwhile."""
+    import functools
+
+    runner = mockserver_client.app.state.runtime.outbound  # type: ignore[attr-defined]
+
+    def drain(timeout: float = 60.0) -> int:
+        finished = mockserver_client.portal.call(functools.partial(runner.drain, timeout_s=timeout))  # type: ignore[union-attr]
+        return int(finished)
+
+    return drain
 
 
 # ---------------------------------------------------------------- the live server

@@ -1525,6 +1525,93 @@ def test_hookstream_event_statuses_are_the_documented_lifecycle() -> None:
     assert spec.enums(status) == [["received", "processing", "delivered", "failed"]]
 
 
+HOOKSTREAM_ATTEMPT_FIELDS = {
+    "id": "string",
+    "org_id": "string",
+    "env_id": "string",
+    "event_id": "string",
+    "connection_id": "string",
+    "destination_id": "string",
+    "request_url": "string",
+    "request_method": "string",
+    "request_headers": "string|null",
+    "request_body_size": "integer",
+    "response_status": "integer|null",
+    "response_headers": "string|null",
+    "response_body": "string|null",
+    "duration_ms": "integer|null",
+    "status": "string",
+    "error": "string|null",
+    "created_at": "string",
+    "attempt_number": "integer|null",
+    "next_retry_at": "string|null",
+    "is_dlq": "integer|null",
+    "dlq_at": "string|null",
+    "trigger_type": "string|null",
+    "connection_name": "string|null",
+    "destination_name": "string|null",
+}
+HOOKSTREAM_ATTEMPT_QUERY = (
+    "limit",
+    "offset",
+    "event_id",
+    "connection_id",
+    "destination_id",
+    "status",
+    "is_dlq",
+)
+
+
+def test_hookstream_list_delivery_attempts_parameters_and_envelope() -> None:
+    spec = load("hookstream")
+    params = spec.parameters("get", "/delivery-attempts")
+    assert set(params) == {("query", name) for name in HOOKSTREAM_ATTEMPT_QUERY}
+    limit = params[("query", "limit")]["schema"]
+    assert (spec.keyword(limit, "default"), spec.keyword(limit, "maximum")) == (50, 100)
+    root = _json_schema(spec, "get", "/delivery-attempts", "200")
+    _check_fields(
+        spec, "GET /delivery-attempts 200", root, {"delivery_attempts": "array", "pagination": "object"}
+    )
+    item = spec.child(spec.child(root, "delivery_attempts"), "[]")
+    _check_fields(spec, "GET /delivery-attempts 200 delivery_attempts[]", item, HOOKSTREAM_ATTEMPT_FIELDS)
+    for name in ("total", "limit", "offset", "has_more"):
+        assert spec.child(spec.child(root, "pagination"), name) is not None, name
+    assert not undocumented_properties(spec, item, HOOKSTREAM_ATTEMPT_FIELDS), (
+        "attempt fields not documented and not marked x-inferred"
+    )
+
+
+def test_hookstream_delivery_attempt_detail_and_retries() -> None:
+    spec = load("hookstream")
+    for method, path in (("get", "/delivery-attempts/{id}"), ("post", "/delivery-attempts/{id}/retry")):
+        root = _json_schema(spec, method, path, "200")
+        attempt = spec.child(root, "delivery_attempt")
+        assert attempt is not None and spec.requires(root, "delivery_attempt"), path
+        _check_fields(spec, f"{method.upper()} {path} 200", attempt, HOOKSTREAM_ATTEMPT_FIELDS)
+        assert "404" in spec.responses(method, path), path
+    assert "400" in spec.responses("post", "/delivery-attempts/{id}/retry")
+    retried = _json_schema(spec, "post", "/events/{id}/retry", "200")
+    _check_fields(
+        spec,
+        "POST /events/{id}/retry 200",
+        retried,
+        {"retried": "array", "errors": "array", "message": "string"},
+    )
+    status = spec.child(
+        spec.child(
+            spec.child(_json_schema(spec, "get", "/delivery-attempts", "200"), "delivery_attempts"), "[]"
+        ),
+        "status",
+    )
+    assert spec.enums(status) == [["pending", "success", "failed"]]
+
+
+def test_hookstream_circuit_operations_are_marked_inferred() -> None:
+    spec = load("hookstream")
+    for method, path in (("get", "/destinations/{id}/circuit"), ("post", "/destinations/{id}/circuit/reset")):
+        assert spec.operation(method, path).get("x-inferred") is True, path
+
+
 # ---------------------------------------------------------------------------------------------------------
 # 3. Straight from the seed text (skipped when ../shared/seeds is absent)
 # ---------------------------------------------------------------------------------------------------------

@@ -21,6 +21,10 @@ class FaultRule:
     status: int | None = None
     message: str | None = None
     drop: bool = False
+    target: str | None = None
+    """An outbound target (an API names its own: a destination id, say): the rule then applies to the requests
+    the mock sends there (a status is answered in their place; latency is added to a simulated one or waited
+    before a real one is sent), never to inbound ones."""
     probability: float = 1.0
     remaining: int | None = None
     """How many more times the rule may fire; `None` is forever."""
@@ -32,6 +36,8 @@ class FaultRule:
 
     def matches(self, *, api: str, operation_id: str | None, method: str, path: str) -> bool:
         if self.remaining is not None and self.remaining <= 0:
+            return False
+        if self.target is not None:
             return False
         if self.api is not None and self.api != api:
             return False
@@ -73,6 +79,7 @@ class FaultBook:
             status=spec.get("status"),
             message=spec.get("message"),
             drop=bool(spec.get("drop", False)),
+            target=spec.get("target"),
             probability=float(spec.get("probability", 1.0)),
             remaining=spec.get("times"),
         )
@@ -91,6 +98,21 @@ class FaultBook:
     def fire(self, *, api: str, operation_id: str | None, method: str, path: str) -> FaultRule | None:
         for rule in self._rules.values():
             if not rule.matches(api=api, operation_id=operation_id, method=method, path=path):
+                continue
+            if rule.probability < 1.0 and self._random.random() >= rule.probability:
+                continue
+            rule.fired += 1
+            if rule.remaining is not None:
+                rule.remaining -= 1
+            return rule
+        return None
+
+    def fire_outbound(self, *, api: str, target: str) -> FaultRule | None:
+        """The first rule aimed at this outbound target (and API, if it names one) that fires."""
+        for rule in self._rules.values():
+            if rule.target != target or (rule.api is not None and rule.api != api):
+                continue
+            if rule.remaining is not None and rule.remaining <= 0:
                 continue
             if rule.probability < 1.0 and self._random.random() >= rule.probability:
                 continue

@@ -1,4 +1,4 @@
-"""A bounded journal of the requests the mock has answered."""
+"""A bounded journal of the requests the mock has answered and of the requests it sent (outbound)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,13 @@ class JournalEntry(NamedTuple):
     session: str
     request_violations: Sequence[str]
     response_violations: Sequence[str]
+    """For an outbound request: the error that stopped it, if any."""
+    direction: str = "inbound"
+    """`inbound` (a request the mock answered) or `outbound` (one it sent; `path` is then the full URL)."""
+    target: str | None = None
+    """Where an outbound request went (`host:port`); None for inbound ones."""
+    simulated: bool = False
+    """An outbound request that was not sent: the API answered it itself (a simulated receiver)."""
 
     def to_json(self) -> dict[str, Any]:
         data = self._asdict()

@@ -137,6 +137,7 @@ class ControlApi(ApiDefinition):
             "clearFaults": self._clear_faults,
             "deleteFault": self._delete_fault,
             "getClock": self._get_clock,
+            "getOutbound": self._get_outbound,
             "moveClock": self._move_clock,
         }
 
@@ -168,6 +169,21 @@ class ControlApi(ApiDefinition):
         clocks = {name: _clock_json(timeline) for name, timeline in self._clocks(session, api).items()}
         mode = self._services[0].options.clock.mode if self._services else "frozen"
         return MockResponse(200, {"session": session, "mode": mode, "apis": clocks})
+
+    def _get_outbound(self, ctx: OperationContext) -> MockResponse:
+        runner = self._runtime.outbound
+        hosts = [f"[{h}]" if ":" in h else h for h, _ in runner.allowed_hosts]
+        body = {
+            "pending": runner.pending,
+            "sent": runner.sent,
+            "max_in_flight": runner.max_in_flight,
+            "max_pending": runner.max_pending,
+            "allowed_hosts": [
+                host if port is None else f"{host}:{port}"
+                for host, (_, port) in zip(hosts, runner.allowed_hosts, strict=True)
+            ],
+        }
+        return MockResponse(200, body)
 
     def _get_clock(self, ctx: OperationContext) -> MockResponse:
         return self._clock_answer(self._session(ctx), ctx.query.get("api"))

@@ -1,4 +1,4 @@
-"""What every served API shares: the request journal, fault rules, latency and session limits."""
+"""What every served API shares: the request journal, fault rules, latency, session limits and outbound work."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import re
 import time
 from dataclasses import dataclass, field
 
+from .._outbound import OutboundRunner
 from ._faults import FaultBook
 from ._journal import RequestJournal
 
@@ -35,6 +36,7 @@ class MockRuntime:
     max_sessions: int = 32
     random: random.Random = field(default_factory=lambda: random.Random(0))
     started: float = field(default_factory=time.monotonic)
+    outbound: OutboundRunner = field(default_factory=OutboundRunner)
 
     def uptime_seconds(self) -> float:
         return time.monotonic() - self.started

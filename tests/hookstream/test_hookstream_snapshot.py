@@ -34,6 +34,18 @@ def test_export_import_round_trip(hookstream):
     assert restored.requests_served == state.requests_served
 
 
+def test_attempts_and_circuits_round_trip(hookstream):
+    state = hookstream.app.state.services["hookstream"].state
+    assert len(state.store.attempts) > 0  # the seeded history's deliveries
+    destination = next(iter(state.store.destinations.values()))
+    state.deliveries.reset_circuit(destination)
+    exported = json.loads(json.dumps(API.export_state(state)))
+    restored = API.import_state(exported, seed=0, options={})
+    assert restored.store.attempts == state.store.attempts
+    assert restored.store.circuits == state.store.circuits
+    assert restored.deliveries.latest == state.deliveries.latest
+
+
 def _exported(client):
     return copy.deepcopy(API.export_state(client.app.state.services["hookstream"].state))
 
@@ -59,6 +71,28 @@ def _exported(client):
         (lambda s: s["store"]["events"][0].update(received_at="noon"), "received_at"),
         (lambda s: s["store"]["events"].append(s["store"]["events"][0]), "twice"),
         (lambda s: s["store"]["events"][0].update(org_id="org_00"), "unknown organization"),
+        (lambda s: s["store"]["attempts"][0].update(status=None), "wrong type"),
+        (lambda s: s["store"]["attempts"][0].pop("is_dlq"), "missing"),
+        (lambda s: s["store"]["attempts"].append(s["store"]["attempts"][0]), "twice"),
+        (lambda s: s["store"].update(attempts={}), "attempts must be a list"),
+        (lambda s: s["store"].update(circuits=[{"destination_id": "x"}]), "circuits"),
+        (
+            lambda s: s["store"].update(
+                circuits=[
+                    {
+                        "destination_id": "x",
+                        "state": "ajar",
+                        "failure_count": 0,
+                        "last_transition_at": None,
+                        "opened_at": None,
+                        "next_probe_at": None,
+                        "held": [],
+                        "probe_attempt_id": None,
+                    }
+                ]
+            ),
+            "state must be one of",
+        ),
     ],
 )
 def test_import_refuses_a_damaged_snapshot(hookstream, damage, message):

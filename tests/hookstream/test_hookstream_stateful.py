@@ -299,7 +299,7 @@ class HookstreamMachine(RuleBasedStateMachine):
         detail = self.client.get(f"/v1/events/{result['event_id']}", headers=headers(source.owner))
         stored = ok(detail)["event"]
         assert stored["payload"] == payload and stored["source_id"] == source_id
-        assert stored["status"] == ("processing" if result["matched_connections"] else "received")
+        assert (stored["status"] != "received") == bool(result["matched_connections"])
         assert stored["verification_status"] == "skipped" and stored["dedup_status"] == "skipped"
         for stranger in (ACME, GLOBEX):
             if org_env(stranger)[0] != source.org:

@@ -10,9 +10,10 @@ from typing import Any
 from starlette.routing import BaseRoute
 
 from ..._api import ApiDefinition, Behaviour, Credential, MockResponse, Principal, Problem, Reason
+from ..._outbound import OutboundRunner
 from ..._spec import SecurityScheme
 from ...control._clock import FROZEN, ClockSettings, Timeline
-from . import _connections, _destinations, _events, _ingest, _sources
+from . import _attempts, _connections, _destinations, _events, _ingest, _sources
 from ._errors import describe_all
 from ._keys import API_KEY_FORMAT, API_KEYS, BY_KEY, BY_SESSION
 from ._ratelimit import rate_limit_argument
@@ -86,6 +87,11 @@ class HookstreamApi(ApiDefinition):
         assert isinstance(state, HookstreamState)
         return state.store.timeline
 
+    def connect(self, state: Any, *, outbound: OutboundRunner, session: str) -> None:
+        assert isinstance(state, HookstreamState)
+        state.deliveries.outbound = outbound
+        state.deliveries.session = session
+
     def export_state(self, state: HookstreamState) -> dict[str, Any]:
         return {"store": export_store(state.store), "requests_served": state.requests_served}
 
@@ -139,6 +145,12 @@ class HookstreamApi(ApiDefinition):
             "ingestEventDelete": _ingest.ingest_event,
             "listEvents": _events.list_events,
             "getEvent": _events.get_event,
+            "retryEvent": _attempts.retry_event,
+            "listDeliveryAttempts": _attempts.list_delivery_attempts,
+            "getDeliveryAttempt": _attempts.get_delivery_attempt,
+            "retryDeliveryAttempt": _attempts.retry_delivery_attempt,
+            "getDestinationCircuit": _attempts.get_circuit,
+            "resetDestinationCircuit": _attempts.reset_circuit,
             "getHealth": _ingest.get_health,
         }
 

@@ -86,6 +86,7 @@ def create_destination(ctx: OperationContext) -> MockResponse | Problem:
         status="active",
         created_at=now,
         updated_at=now,
+        signing_config=body.get("signing_config"),
     )
     store.destinations[destination.id] = destination
     return json_response(201, {"destination": destination_body(destination)})

@@ -10,7 +10,7 @@ from ..._jsontext import decode_json
 from ._event_log import INLINE_LIMIT, StoredEvent
 from ._store import Store
 
-__all__ = ["event_detail", "event_item", "text_payload"]
+__all__ = ["event_detail", "event_item", "parsed_payload", "text_payload"]
 
 _FORM = "application/x-www-form-urlencoded"
 _CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
@@ -70,6 +70,11 @@ def _payload(event: StoredEvent) -> Any:
         except ValueError:
             return event.body
     return text_payload(event.body.encode(), event.content_type)
+
+
+def parsed_payload(event: StoredEvent) -> Any:
+    """The body as filter rules and transforms read it."""
+    return _payload(event)
 
 
 def event_detail(event: StoredEvent, store: Store) -> dict[str, Any]:

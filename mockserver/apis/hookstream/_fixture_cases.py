@@ -365,6 +365,77 @@ def _explicit() -> CaseBook:
         lambda s: s.call("GET", f"/v1/events/{_forged_event(s)}")
     )
     by_id("getEvent", "GET", "events")
+
+    # ------------------------------------------------ deliveries (seeded destinations are simulated)
+    def delivered(s: Session) -> dict[str, Any]:
+        """The first attempt of an event sent over a new connection to the first seeded destination."""
+        source_id = _plain_source(s)
+        connection = {
+            "source_id": source_id,
+            "destination_id": _first_id(s, "destinations", "destinations"),
+            "name": "Callbacks",
+        }
+        s.expect(s.call("POST", "/v1/connections", json_body=connection), 201)
+        sent = s.expect(s.call("POST", f"/v1/ingest/{source_id}", anonymous=True, json_body=event), 200)
+        listed = s.get("/v1/delivery-attempts", event_id=sent["event_id"])
+        found = listed["delivery_attempts"] if isinstance(listed, dict) else []
+        if not found:
+            raise GenerationError("the seeded connection made no delivery attempt")
+        return dict(found[0])
+
+    add("listDeliveryAttempts", 200, "ok", "The attempts of one event (a simulated destination).")(
+        lambda s: s.call("GET", "/v1/delivery-attempts", query={"event_id": delivered(s)["event_id"]})
+    )
+    add("listDeliveryAttempts", 400, "invalid-status", "A status outside the enum.")(
+        lambda s: s.call("GET", "/v1/delivery-attempts", query={"status": "bogus"})
+    )
+    add("getDeliveryAttempt", 200, "ok", "One attempt with its request and the answer.")(
+        lambda s: s.call("GET", f"/v1/delivery-attempts/{delivered(s)['id']}")
+    )
+    by_id("getDeliveryAttempt", "GET", "delivery-attempts")
+
+    def retry_of_deleted(s: Session) -> Any:
+        attempt = delivered(s)
+        s.expect(s.call("DELETE", f"/v1/connections/{attempt['connection_id']}"), 200)
+        return s.call("POST", f"/v1/delivery-attempts/{attempt['id']}/retry")
+
+    add("retryDeliveryAttempt", 200, "ok", "A manual retry: a new attempt with trigger_type manual.")(
+        lambda s: s.call("POST", f"/v1/delivery-attempts/{delivered(s)['id']}/retry")
+    )
+    add("retryDeliveryAttempt", 400, "retry-failed", "The attempt's connection was deleted.")(
+        retry_of_deleted
+    )
+    add("retryDeliveryAttempt", 404, "not-found", "An id nothing has.")(
+        lambda s: s.call("POST", f"/v1/delivery-attempts/{UNKNOWN_HEX_ID}/retry")
+    )
+    add("retryEvent", 200, "ok", "Retry an event's failed deliveries.")(
+        lambda s: s.call("POST", f"/v1/events/{delivered(s)['event_id']}/retry")
+    )
+    add("retryEvent", 400, "invalid-id", "An id that is not 32 lowercase hex characters.")(
+        lambda s: s.call("POST", f"/v1/events/{NOT_AN_ID}/retry")
+    )
+    add("retryEvent", 404, "not-found", "An id nothing has.")(
+        lambda s: s.call("POST", f"/v1/events/{UNKNOWN_HEX_ID}/retry")
+    )
+
+    def circuit_call(
+        method: str, suffix: str, destination: Callable[[Session], str]
+    ) -> Callable[[Session], Any]:
+        return lambda s: s.call(method, f"/v1/destinations/{destination(s)}/{suffix}")
+
+    for operation_id, method, suffix in (
+        ("getDestinationCircuit", "GET", "circuit"),
+        ("resetDestinationCircuit", "POST", "circuit/reset"),
+    ):
+        add(operation_id, 200, "ok", "A destination's circuit breaker.")(
+            circuit_call(method, suffix, lambda s: _first_id(s, "destinations", "destinations"))
+        )
+        add(operation_id, 400, "invalid-id", "An id that is not 32 lowercase hex characters.")(
+            circuit_call(method, suffix, lambda s: NOT_AN_ID)
+        )
+        add(operation_id, 404, "not-found", "An id nothing has.")(
+            circuit_call(method, suffix, lambda s: UNKNOWN_HEX_ID)
+        )
     return book
 
 

@@ -31,6 +31,8 @@ def ingest_event(ctx: OperationContext) -> MockResponse | Problem:
     outcome = receive(state.store, ctx.path["source_id"], request)
     if outcome.event is not None:
         state.stream.publish(outcome.event, state.store)
+        if outcome.event.matched_connections:
+            state.deliveries.deliver(outcome.event)
     if outcome.refusal is not None:
         return outcome.refusal
     return json_response(200, outcome.result)

@@ -85,6 +85,9 @@ def destination_body(destination: Destination) -> dict[str, Any]:
         "status": destination.status,
         "created_at": destination.created_at,
         "updated_at": destination.updated_at,
+        "signing_config": _json(
+            None if destination.signing_config is None else mask_mapping(destination.signing_config)
+        ),
     }
 
 

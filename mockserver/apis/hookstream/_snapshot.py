@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ...control._clock import FROZEN, ClockSettings, Timeline
+from ._attempt_log import DEFAULT_ATTEMPT_RETENTION, AttemptLog, DeliveryAttempt, attempt_as_plain
+from ._delivery import CIRCUIT_STATES, Circuit
 from ._event_log import DEFAULT_RETENTION, EventLog, StoredEvent, as_plain
 from ._keys import ENVIRONMENTS
 from ._store import TIME_FORMAT, Connection, Destination, Source, Store
@@ -36,7 +38,87 @@ def export_store(store: Store) -> dict[str, Any]:
         "destinations": [asdict(d) for d in store.destinations.values()],
         "connections": [asdict(c) for c in store.connections.values()],
         "events": [as_plain(e) for e in store.events.chronological()],
+        "attempts": [attempt_as_plain(a) for a in store.attempts.chronological()],
+        "circuits": [_circuit_plain(c) for c in store.circuits.values()],
     }
+
+
+def _circuit_plain(circuit: Circuit) -> dict[str, Any]:
+    return {
+        "destination_id": circuit.destination_id,
+        "state": circuit.state,
+        "failure_count": circuit.failure_count,
+        "last_transition_at": circuit.last_transition_at,
+        "opened_at": circuit.opened_at,
+        "next_probe_at": circuit.next_probe_at,
+        "held": list(circuit.held),
+        "probe_attempt_id": circuit.probe_attempt_id,
+    }
+
+
+def _import_attempts(items: Any, *, environments: set[tuple[str, str]]) -> AttemptLog:
+    if not isinstance(items, list):
+        raise ValueError("attempts must be a list")
+    log = AttemptLog(retention=DEFAULT_ATTEMPT_RETENTION)
+    last_seq = 0
+    for item in items:
+        attempt: DeliveryAttempt = _record("attempts", DeliveryAttempt, item)
+        if attempt.id in log:
+            raise ValueError(f"attempts: id {attempt.id} appears twice")
+        if (attempt.org_id, attempt.env_id) not in environments:
+            raise ValueError(f"attempts {attempt.id}: unknown organization or environment")
+        if attempt.seq <= 0:
+            raise ValueError(f"attempts {attempt.id}: seq must be positive")
+        last_seq = max(last_seq, attempt.seq)
+        log.add(attempt)
+    log.next_seq = last_seq + 1
+    return log
+
+
+def _import_circuits(items: Any) -> dict[str, Circuit]:
+    if not isinstance(items, list):
+        raise ValueError("circuits must be a list")
+    found: dict[str, Circuit] = {}
+    names = {
+        "destination_id",
+        "state",
+        "failure_count",
+        "last_transition_at",
+        "opened_at",
+        "next_probe_at",
+        "held",
+        "probe_attempt_id",
+    }
+    for item in items:
+        if not isinstance(item, Mapping) or set(item) != names:
+            raise ValueError(
+                f"circuits: every item must be an object with exactly: {', '.join(sorted(names))}"
+            )
+        if item["state"] not in CIRCUIT_STATES:
+            raise ValueError(
+                f"circuits {item['destination_id']!r}: state must be one of {', '.join(CIRCUIT_STATES)}"
+            )
+        count = item["failure_count"]
+        held = item["held"]
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise ValueError("circuits: failure_count must be a non-negative integer")
+        if not isinstance(held, list) or not all(isinstance(h, str) for h in held):
+            raise ValueError("circuits: held must be a list of attempt ids")
+        texts = ("destination_id", "last_transition_at", "opened_at", "next_probe_at", "probe_attempt_id")
+        if not all(item[n] is None or isinstance(item[n], str) for n in texts):
+            raise ValueError("circuits: ids and times are strings or null")
+        circuit = Circuit(
+            destination_id=item["destination_id"],
+            state=item["state"],
+            failure_count=count,
+            last_transition_at=item["last_transition_at"],
+            opened_at=item["opened_at"],
+            next_probe_at=item["next_probe_at"],
+            probe_attempt_id=item["probe_attempt_id"],
+        )
+        circuit.held.extend(held)
+        found[circuit.destination_id] = circuit
+    return found
 
 
 def _record(kind: str, record_type: Any, item: Any) -> Any:
@@ -114,7 +196,11 @@ def import_store(
         raise ValueError("serial must be a non-negative integer")
     environments = {(env.org_id, env.env_id) for env in ENVIRONMENTS}
     events = _import_events(snapshot.get("events", []), retention=retention, environments=environments)
-    store = Store(seed=seed, timeline=timeline, serial=serial, events=events)
+    attempts = _import_attempts(snapshot.get("attempts", []), environments=environments)
+    circuits = _import_circuits(snapshot.get("circuits", []))
+    store = Store(
+        seed=seed, timeline=timeline, serial=serial, events=events, attempts=attempts, circuits=circuits
+    )
     for kind, record_type in _TABLES:
         items = snapshot[kind]
         if not isinstance(items, list):

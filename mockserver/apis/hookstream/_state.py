@@ -10,6 +10,7 @@ from typing import Any
 from ..._api import Behaviour, MockResponse, OperationContext, Problem
 from ..._generate import stable_seed
 from ...control._clock import FROZEN, ClockSettings, Timeline, to_micros
+from ._delivery import Deliveries
 from ._event_log import DEFAULT_RETENTION, EventLog
 from ._ratelimit import RateLimit, RateLimiter, parse_rate_limit
 from ._seed import populate
@@ -28,6 +29,15 @@ class HookstreamState:
     destination_limit: int | None = None
     requests_served: int = 0
     stream: EventStream = field(default_factory=EventStream)
+    deliveries: Deliveries = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.deliveries = Deliveries(
+            store=self.store,
+            seed=self.seed,
+            publish=lambda attempt: self.stream.publish_delivery(attempt),
+        )
+        self.deliveries.owner = self
 
     def next_request_id(self) -> str:
         self.requests_served += 1
@@ -76,6 +86,7 @@ def new_state(
     Rate-limit windows run on the store's mock clock (a frozen clock's windows move with writes and
     `POST /__mock/clock` only).
     """
+    seeded = store is None
     if store is None:
         store = Store(
             seed=seed,
@@ -92,12 +103,17 @@ def new_state(
     limiter = (
         RateLimiter(rate, enforce=True, clock=seconds) if rate is not None else RateLimiter(clock=seconds)
     )
-    return HookstreamState(
+    state = HookstreamState(
         seed=seed,
         store=store,
         limiter=limiter,
         destination_limit=read_destination_limit(options.get("destination_limit")),
     )
+    if seeded:  # the seeded history's routed events got (simulated) deliveries too
+        for event in list(store.events.chronological()):
+            if event.matched_connections:
+                state.deliveries.replay(event)
+    return state
 
 
 def org_bucket(ctx: OperationContext) -> str:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ...control._clock import Timeline, to_micros
+from ._attempt_log import AttemptLog
 from ._event_log import EventLog
 
 CLOCK_START = datetime(2026, 2, 28, 12, 0, 0, tzinfo=UTC)
@@ -82,6 +83,8 @@ class Destination:
     status: str
     created_at: str
     updated_at: str
+    signing_config: dict[str, Any] | None = None
+    """Outbound signing (guide only, inferred): secret, algorithm, header, prefix, include_timestamp."""
 
 
 @dataclass(slots=True)
@@ -115,6 +118,9 @@ class Store:
     destinations: dict[str, Destination] = field(default_factory=dict)
     connections: dict[str, Connection] = field(default_factory=dict)
     events: EventLog = field(default_factory=EventLog)
+    attempts: AttemptLog = field(default_factory=AttemptLog)
+    circuits: dict[str, Any] = field(default_factory=dict)
+    """Each destination's circuit breaker (`_delivery.Circuit`), made on its first attempt."""
 
     def new_id(self, kind: str) -> str:
         """A fresh 32-hex id; the same seed and history give the same ids."""
@@ -122,7 +128,7 @@ class Store:
             self.serial += 1
             digest = hashlib.sha256(f"hookstream:{self.seed}:{kind}:{self.serial}".encode()).hexdigest()
             candidate = digest[:32]
-            tables = (self.sources, self.destinations, self.connections, self.events)
+            tables = (self.sources, self.destinations, self.connections, self.events, self.attempts)
             if all(candidate not in table for table in tables):
                 return candidate
 

@@ -1,5 +1,7 @@
 """`GET /ws`: the live stream. A WebSocket client subscribes to `events` or `events:<source_id>` and gets an
-`{"type": "event", "channel", "data"}` frame for each event stored afterwards.
+`{"type": "event", "channel", "data"}` frame for each event stored afterwards; on `deliveries` or
+`deliveries:<destination_id>` it gets a `{"type": "delivery", "channel", "data"}` frame (the delivery
+attempt as `GET /delivery-attempts/{id}` shows it) each time an attempt is made, held or finishes.
 
 Bounds: at most `MAX_SUBSCRIBERS` open streams per state (more are closed with 1013, try again later),
 and `QUEUE_FRAMES` frames waiting per client (a client that falls behind loses its oldest frames).
@@ -18,6 +20,8 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ..._jsontext import decode_json
 from ...control._runtime import SESSION_HEADER
+from ._attempt_log import DeliveryAttempt
+from ._attempt_view import attempt_body
 from ._event_log import StoredEvent
 from ._event_view import event_item
 from ._keys import API_KEY_FORMAT, BY_KEY, BY_SESSION, ApiKey
@@ -31,7 +35,8 @@ RESET_CHECK_SECONDS = 1.0
 """How soon an idle open stream follows a reset of the mock's state (at once when the client sends a message;
 events stored in between are not sent)."""
 SESSION_COOKIE = "better-auth.session_token"
-_CHANNELS = ("events",)
+_CHANNELS = ("events", "deliveries")
+_CHANNEL_HELP = "events, events:<source_id>, deliveries or deliveries:<destination_id>"
 
 
 @dataclass(eq=False, slots=True)
@@ -43,6 +48,11 @@ class Subscriber:
 
     def wants(self, event: StoredEvent) -> Iterator[str]:
         for channel in ("events", f"events:{event.source_id}"):
+            if channel in self.channels:
+                yield channel
+
+    def wants_delivery(self, attempt: DeliveryAttempt) -> Iterator[str]:
+        for channel in ("deliveries", f"deliveries:{attempt.destination_id}"):
             if channel in self.channels:
                 yield channel
 
@@ -87,6 +97,17 @@ class EventStream:
                 data = data if data is not None else event_item(event, store)
                 subscriber.offer({"type": "event", "channel": channel, "data": data})
 
+    def publish_delivery(self, attempt: DeliveryAttempt) -> None:
+        if not self._subscribers:
+            return
+        data: dict[str, Any] | None = None
+        for subscriber in self._subscribers:
+            if subscriber.org_id != attempt.org_id:
+                continue
+            for channel in subscriber.wants_delivery(attempt):
+                data = data if data is not None else attempt_body(attempt)
+                subscriber.offer({"type": "delivery", "channel": channel, "data": data})
+
 
 def _api_key(websocket: WebSocket) -> ApiKey | None:
     token = websocket.query_params.get("token", "")
@@ -98,10 +119,10 @@ def _api_key(websocket: WebSocket) -> ApiKey | None:
 
 def _channel_error(channel: Any) -> str | None:
     if not isinstance(channel, str):
-        return "channel must be a string: events or events:<source_id>"
+        return f"channel must be a string: {_CHANNEL_HELP}"
     name, _, source_id = channel.partition(":")
     if name not in _CHANNELS or (":" in channel and not source_id):
-        return f"unknown channel {channel[:80]!r}: subscribe to events or events:<source_id>"
+        return f"unknown channel {channel[:80]!r}: subscribe to {_CHANNEL_HELP}"
     return None
 
 
@@ -119,7 +140,11 @@ async def _serve(websocket: WebSocket, get_stream: Callable[[], EventStream]) ->
     await websocket.accept()
     home = _Home(stream)
     try:
-        welcome = {"type": "welcome", "org_id": org_id, "channels": ["events", "events:<source_id>"]}
+        welcome = {
+            "type": "welcome",
+            "org_id": org_id,
+            "channels": ["events", "events:<source_id>", "deliveries", "deliveries:<destination_id>"],
+        }
         await websocket.send_json(welcome)
         sender = asyncio.create_task(_forward(websocket, subscriber, home, get_stream))
         try:
