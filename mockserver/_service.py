@@ -332,6 +332,7 @@ class ApiService:
             client_host=(scope.get("client") or ("", 0))[0],
             raw_body=payload,
             raw_query=tuple(exchange.query),
+            session=exchange.session,
         )
 
     def validation_problem(self, violations: list[Violation]) -> Problem:

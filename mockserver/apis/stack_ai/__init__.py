@@ -87,7 +87,7 @@ class StackAiApi(ApiDefinition):
         state.indexing_seconds = _indexing_seconds(options)
         return state
 
-    def extra_routes(self, get_state: Callable[[], Any]) -> Sequence[BaseRoute]:
+    def extra_routes(self, get_state: Callable[..., Any]) -> Sequence[BaseRoute]:
         return (*_oauth.routes(get_state), *_health.routes(get_state, self.name))
 
     def fixture_cases(self) -> Any:

@@ -234,8 +234,17 @@ class AuthStore:
     """Live refresh tokens, oldest first, with the user and the session each belongs to."""
 
 
+MAX_PENDING_AUTHORIZATIONS = 1024
+"""Consent requests waiting per state, answered or not (the oldest goes first; they also expire)."""
+MAX_AUTHORIZATION_CODES = 1024
+"""Authorization codes per state, used or not (the oldest goes first; they also expire)."""
+
+
 @dataclass(slots=True)
 class OAuthStore:
+    """OAuth flows in progress, oldest first; bounded by `MAX_PENDING_AUTHORIZATIONS` and
+    `MAX_AUTHORIZATION_CODES` (what expiry alone cannot bound on a frozen clock)."""
+
     pending: dict[str, PendingAuthorization] = field(default_factory=dict)
     codes: dict[str, AuthorizationCode] = field(default_factory=dict)
     issued: int = 0
