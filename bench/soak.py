@@ -410,7 +410,12 @@ class Traffic:
         if rng.random() < 0.3:
             scope = rng.choice(["local", "global", "others"])
             self.send(
-                client, "stack sign-in", "POST", "/stack-ai/auth/v1/logout", params={"scope": scope}, headers=bearer
+                client,
+                "stack sign-in",
+                "POST",
+                "/stack-ai/auth/v1/logout",
+                params={"scope": scope},
+                headers=bearer,
             )
 
     # ------------------------------------------------------------ hookstream
@@ -682,7 +687,9 @@ def growth_by_line(first: Path, last: Path, top: int = 15) -> list[str]:
     before, after = tracemalloc.Snapshot.load(str(first)), tracemalloc.Snapshot.load(str(last))
     lines = []
     for stat in after.compare_to(before, "traceback")[:top]:
-        frames = [f"{frame.filename.removeprefix(str(REPO) + '/')}:{frame.lineno}" for frame in stat.traceback]
+        frames = [
+            f"{frame.filename.removeprefix(str(REPO) + '/')}:{frame.lineno}" for frame in stat.traceback
+        ]
         innermost = " ← ".join(reversed(frames[-4:]))
         lines.append(f"{stat.size_diff / 1024:+,.0f} KiB ({stat.count_diff:+,} blocks): {innermost}")
     return lines
@@ -743,7 +750,9 @@ def main(argv: list[str] | None = None) -> int:
     port = free_port()
     work = Path(tempfile.mkdtemp(prefix="mockserver-soak-"))
     state_file = work / "state.json"
-    launcher = [str(BIN / "python"), "-c", TRACED_SERVER] if options.tracemalloc else [str(BIN / "mockserver")]
+    launcher = (
+        [str(BIN / "python"), "-c", TRACED_SERVER] if options.tracemalloc else [str(BIN / "mockserver")]
+    )
     argv_serve = [
         *launcher,
         "serve",

@@ -81,65 +81,69 @@ def test_kill_9_during_saves_leaves_the_last_complete_save(tmp_path: Path) -> No
     state_file = tmp_path / "state.json"
     rng = random.Random(19)
     for round_ in range(3):
-        port = _free_port()
-        base = f"http://127.0.0.1:{port}"
-        process = _serve(port, "--state-file", str(state_file))
-        stack = _credentials(base)["stack-ai"]
-        created: list[str] = []
-        saved_with: list[set[str]] = []
-        stop = threading.Event()
-        lock = threading.Lock()
+        _kill_during_saves(state_file, round_, kill_after=rng.uniform(0.3, 1.5))
 
-        def write(index: int, stack: dict[str, str] = stack, base: str = base) -> None:
-            with httpx.Client(timeout=10) as client:
-                count = 0
-                while not stop.is_set():
-                    count += 1
-                    try:
-                        response = client.post(
-                            f"{base}/stack-ai/connections",
-                            json=_connection(f"kill-{round_}-{index}-{count}"),
-                            headers=stack,
-                        )
-                    except httpx.TransportError:
-                        return
-                    if response.status_code == 201:
-                        with lock:
-                            created.append(response.json()["connection_id"])
 
-        def save(base: str = base) -> None:
-            with httpx.Client(timeout=10) as client:
-                while not stop.is_set():
+def _kill_during_saves(state_file: Path, round_: int, *, kill_after: float) -> None:
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    process = _serve(port, "--state-file", str(state_file))
+    stack = _credentials(base)["stack-ai"]
+    created: list[str] = []
+    saved_with: list[set[str]] = []
+    stop = threading.Event()
+    lock = threading.Lock()
+
+    def write(index: int) -> None:
+        with httpx.Client(timeout=10) as client:
+            count = 0
+            while not stop.is_set():
+                count += 1
+                try:
+                    response = client.post(
+                        f"{base}/stack-ai/connections",
+                        json=_connection(f"kill-{round_}-{index}-{count}"),
+                        headers=stack,
+                    )
+                except httpx.TransportError:
+                    return
+                if response.status_code == 201:
                     with lock:
-                        before = set(created)
-                    try:
-                        response = client.post(f"{base}/__mock/state/save")
-                    except httpx.TransportError:
-                        return
-                    if response.status_code == 200:
-                        saved_with.append(before)
+                        created.append(response.json()["connection_id"])
 
-        threads = [threading.Thread(target=write, args=(index,)) for index in range(3)]
-        threads.append(threading.Thread(target=save))
-        for thread in threads:
-            thread.start()
-        time.sleep(rng.uniform(0.3, 1.5))
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-        stop.set()
-        for thread in threads:
-            thread.join(timeout=30)
-        assert saved_with, "no save was acknowledged before the kill"
-        document = json.loads(state_file.read_text(encoding="utf-8"))
-        assert document["format"] == STATE_FORMAT
-        restarted = _serve(port, "--state-file", str(state_file))
-        try:
-            listed = httpx.get(f"{base}/stack-ai/connections", headers=stack, params={"limit": 1000}).json()
-            present = {item["connection_id"] for item in listed}
-            assert saved_with[-1] <= present
-        finally:
-            restarted.terminate()
-            restarted.wait(timeout=30)
+    def save() -> None:
+        with httpx.Client(timeout=10) as client:
+            while not stop.is_set():
+                with lock:
+                    before = set(created)
+                try:
+                    response = client.post(f"{base}/__mock/state/save")
+                except httpx.TransportError:
+                    return
+                if response.status_code == 200:
+                    saved_with.append(before)
+
+    threads = [threading.Thread(target=write, args=(index,)) for index in range(3)]
+    threads.append(threading.Thread(target=save))
+    for thread in threads:
+        thread.start()
+    time.sleep(kill_after)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert saved_with, "no save was acknowledged before the kill"
+    document = json.loads(state_file.read_text(encoding="utf-8"))
+    assert document["format"] == STATE_FORMAT
+    restarted = _serve(port, "--state-file", str(state_file))
+    try:
+        listed = httpx.get(f"{base}/stack-ai/connections", headers=stack, params={"limit": 1000}).json()
+        present = {item["connection_id"] for item in listed}
+        assert saved_with[-1] <= present
+    finally:
+        restarted.terminate()
+        restarted.wait(timeout=30)
 
 
 # ---------------------------------------------------------------- slow and idle clients
