@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
+import hmac
 import json
 import os
 import random
@@ -34,16 +36,54 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+from websockets.exceptions import WebSocketException
+from websockets.sync.client import connect as ws_connect
 
 REPO = Path(__file__).resolve().parent.parent
 REPORT = REPO / "bench" / "SOAK.md"
 BIN = Path(sys.executable).parent
 HOST = "127.0.0.1"
 GROWTH_TARGET = 0.05
+SIGNING_SECRET = "soak-signing-secret"
+SIGNATURE_HEADER = "X-Soak-Signature"
+
+
+class LoopbackReceiver:
+    """A tiny HTTP server on 127.0.0.1 that destinations point at: it answers 200 and counts what it got."""
+
+    def __init__(self) -> None:
+        receiver = self
+        self.lock = threading.Lock()
+        self.received = 0
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with receiver.lock:
+                    receiver.received += 1
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+                pass
+
+        self.server = ThreadingHTTPServer((HOST, 0), Handler)
+        self.url = f"http://{HOST}:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> LoopbackReceiver:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def free_port() -> int:
@@ -88,9 +128,19 @@ class Traffic:
     """The actions a client picks from; each sends one to a few requests and tallies every answer."""
 
     def __init__(
-        self, base: str, credentials: dict[str, dict[str, str]], paths: set[str], tally: Tally
+        self,
+        base: str,
+        credentials: dict[str, dict[str, str]],
+        paths: set[str],
+        tally: Tally,
+        receiver_url: str = "",
     ) -> None:
         self.base = base
+        self.receiver_url = receiver_url
+        self.signed_sources: dict[str, str] = {}
+        """Per session name ("" the default): a source with HMAC verification and dedup, and a destination at
+        the loopback receiver connected to it."""
+        self.lock = threading.Lock()
         self.stack = credentials["stack-ai"]
         self.hook = credentials["hookstream"]
         self.paths = paths
@@ -113,6 +163,11 @@ class Traffic:
             self.actions.append(("stack kb sync", 3, self.knowledge_base))
         if "/events" in paths:
             self.actions.append(("hook events", 6, self.events))
+        if "/auth/v1/token" in paths:
+            self.actions.append(("stack sign-in", 3, self.sign_in))
+        if "/ingest/{source_id}" in paths:
+            self.actions.append(("hook signed ingest", 6, self.signed_ingest))
+        self.actions.append(("hook live stream", 2, self.live_stream))
         self.weights = [weight for _, weight, _ in self.actions]
 
     def send(
@@ -205,19 +260,19 @@ class Traffic:
         url = str(started.json())
         if not url.startswith(self.base):
             return
-        page = self.send(client, "stack oauth flow", "GET", url.removeprefix(self.base), headers=session)
+        # As a browser: no X-Mock-Session header; the consent URL and its form carry the session.
+        page = self.send(client, "stack oauth flow", "GET", url.removeprefix(self.base))
         if page.status_code != 200:
             return
-        request_id = re.search(r'name="request_id" value="([^"]+)"', page.text)
-        if request_id is None:
+        hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page.text))
+        if "request_id" not in hidden:
             return
         landed = self.send(
             client,
             "stack oauth flow",
             "POST",
             urlsplit(str(page.url)).path,
-            data={"request_id": request_id.group(1), "decision": "allow"},
-            headers=session,
+            data={**hidden, "decision": "allow"},
         )
         location = landed.headers.get("location", "")
         code = parse_qs(urlsplit(location).query).get("code", [""])[0]
@@ -310,6 +365,59 @@ class Traffic:
                 client, "stack kb sync", "DELETE", f"/stack-ai/knowledge_bases/{kb_id}", headers=headers
             )
 
+    def sign_in_only(self, client: httpx.Client, rng: random.Random, session: dict[str, str]) -> None:
+        self.send(
+            client,
+            "stack sign-in",
+            "POST",
+            "/stack-ai/auth/v1/token",
+            params={"grant_type": "password"},
+            json={"email": "alice@acme.test", "password": "mock-password-alice"},
+            headers=session,
+        )
+
+    def sign_in(self, client: httpx.Client, rng: random.Random, session: dict[str, str]) -> None:
+        """Sign in with a password, refresh the pair, read the user with the new token; sometimes sign out."""
+        user = rng.choice(["alice@acme.test", "bob@acme.test", "carol@globex.test"])
+        password = "mock-password-" + user.partition("@")[0]
+        url = "/stack-ai/auth/v1/token"
+        signed = self.send(
+            client,
+            "stack sign-in",
+            "POST",
+            url,
+            params={"grant_type": "password"},
+            json={"email": user, "password": password},
+            headers=session,
+        )
+        if signed.status_code != 200:
+            return
+        pair = signed.json()
+        if rng.random() < 0.7:
+            refreshed = self.send(
+                client,
+                "stack sign-in",
+                "POST",
+                url,
+                params={"grant_type": "refresh_token"},
+                json={"refresh_token": pair["refresh_token"]},
+                headers=session,
+            )
+            if refreshed.status_code == 200:
+                pair = refreshed.json()
+        bearer = {**session, "Authorization": f"Bearer {pair['access_token']}"}
+        self.send(client, "stack sign-in", "GET", "/stack-ai/auth/v1/user", headers=bearer)
+        if rng.random() < 0.3:
+            scope = rng.choice(["local", "global", "others"])
+            self.send(
+                client,
+                "stack sign-in",
+                "POST",
+                "/stack-ai/auth/v1/logout",
+                params={"scope": scope},
+                headers=bearer,
+            )
+
     # ------------------------------------------------------------ hookstream
 
     def hook_list(self, client: httpx.Client, rng: random.Random, session: dict[str, str]) -> None:
@@ -362,6 +470,110 @@ class Traffic:
             headers=session,
         )
 
+    def _signed_source(self, client: httpx.Client, session: dict[str, str]) -> str | None:
+        name = session.get("X-Mock-Session", "")
+        with self.lock:
+            known = self.signed_sources.get(name)
+        if known is not None:
+            return known
+        headers = {**self.hook, **session}
+        action = "hook signed ingest"
+        slug = f"soak-signed-{name or 'default'}-{random.randrange(10**6)}"
+        created = self.send(
+            client,
+            action,
+            "POST",
+            "/hookstream/v1/sources",
+            json={
+                "name": "Soak signed",
+                "slug": slug,
+                "verification_enabled": True,
+                "verification_type": "hmac_sha256",
+                "verification_secret": SIGNING_SECRET,
+                "verification_header": SIGNATURE_HEADER,
+                "dedup_enabled": True,
+                "dedup_strategy": "body_field",
+                "dedup_field": "id",
+                "dedup_window_seconds": 3600,
+            },
+            headers=headers,
+        )
+        if created.status_code != 201:
+            return None
+        source_id = str(created.json()["source"]["id"])
+        if self.receiver_url:
+            destination = self.send(
+                client,
+                action,
+                "POST",
+                "/hookstream/v1/destinations",
+                json={"name": "Soak receiver", "slug": slug, "url": self.receiver_url},
+                headers=headers,
+            )
+            if destination.status_code == 201:
+                self.send(
+                    client,
+                    action,
+                    "POST",
+                    "/hookstream/v1/connections",
+                    json={
+                        "source_id": source_id,
+                        "destination_id": destination.json()["destination"]["id"],
+                        "name": "Soak to receiver",
+                    },
+                    headers=headers,
+                )
+        with self.lock:
+            self.signed_sources[name] = source_id
+        return source_id
+
+    def signed_ingest(self, client: httpx.Client, rng: random.Random, session: dict[str, str]) -> None:
+        """An HMAC-signed ingest (sometimes a wrong signature, sometimes a repeated id for dedup)."""
+        source_id = self._signed_source(client, session)
+        if source_id is None:
+            return
+        body = json.dumps(
+            {"type": "order.paid", "id": rng.randrange(2000), "data": {"note": "y" * rng.randrange(500)}}
+        ).encode()
+        signature = hmac.new(SIGNING_SECRET.encode(), body, hashlib.sha256).hexdigest()
+        if rng.random() < 0.1:
+            signature = "0" * 64
+        response = self.send(
+            client,
+            "hook signed ingest",
+            "POST",
+            f"/hookstream/v1/ingest/{source_id}",
+            content=body,
+            headers={**session, "Content-Type": "application/json", SIGNATURE_HEADER: signature},
+        )
+        if response.status_code == 404:  # the session was reset or evicted: make the source again
+            with self.lock:
+                self.signed_sources.pop(session.get("X-Mock-Session", ""), None)
+
+    def live_stream(self, client: httpx.Client, rng: random.Random, session: dict[str, str]) -> None:
+        """A WebSocket subscriber that connects, subscribes, reads for a moment and goes."""
+        token = next(iter(self.hook.values())).removeprefix("Bearer ")
+        query = f"?token={token}"
+        if "X-Mock-Session" in session:
+            query += f"&session={session['X-Mock-Session']}"
+        url = self.base.replace("http://", "ws://") + "/hookstream/v1/ws" + query
+        try:
+            with ws_connect(url, open_timeout=30, close_timeout=5) as socket_:
+                socket_.send(json.dumps({"type": "subscribe", "channel": "events"}))
+                kinds = [json.loads(socket_.recv(timeout=30)).get("type") for _ in range(2)]
+                with self.tally.lock:
+                    self.tally.statuses[("hook live stream", 101)] += 1
+                    if "subscribed" not in kinds:
+                        self.tally.failures[f"hook live stream: {kinds}"] += 1
+                deadline = time.monotonic() + rng.uniform(0.05, 0.5)
+                while time.monotonic() < deadline:
+                    try:
+                        socket_.recv(timeout=max(0.0, deadline - time.monotonic()))
+                    except TimeoutError:
+                        break
+        except (WebSocketException, OSError, TimeoutError) as error:
+            self.tally.fail("hook live stream", error)
+
     def events(self, client: httpx.Client, rng: random.Random, session: dict[str, str]) -> None:
         params = {"limit": rng.choice([10, 50, 100])}
         self.send(
@@ -404,6 +616,85 @@ class Traffic:
         )
 
 
+def prefill(traffic: Traffic, *, sessions: int, clients: int) -> None:
+    """Bring each state's request-fed bounds to their caps before measuring (a mock left running for days
+    has them full): the event retention, pending OAuth requests and refresh tokens, in the default state and
+    in every session the soak uses. Growth measured afterwards is then growth past the bounds."""
+    from mockserver.apis.hookstream._event_log import DEFAULT_RETENTION
+    from mockserver.apis.stack_ai._state import MAX_PENDING_AUTHORIZATIONS, MAX_REFRESH_TOKENS
+
+    names = ["", *(f"soak-{index}" for index in range(sessions))]
+    work = [
+        (action, name, count)
+        for name in names
+        for action, count in (
+            (traffic.signed_ingest, DEFAULT_RETENTION + 50),
+            (traffic.oauth_start, MAX_PENDING_AUTHORIZATIONS + 50),
+            (traffic.sign_in_only, MAX_REFRESH_TOKENS + 50),
+        )
+    ]
+    lock = threading.Lock()
+
+    def worker(seed: int) -> None:
+        rng = random.Random(seed)
+        with httpx.Client(timeout=60) as client:
+            while True:
+                with lock:
+                    if not work:
+                        return
+                    action, name, count = work.pop()
+                session = {"X-Mock-Session": name} if name else {}
+                for _ in range(count):
+                    try:
+                        action(client, rng, session)
+                    except (httpx.HTTPError, ValueError, KeyError) as error:
+                        traffic.tally.fail("prefill", error)
+
+    threads = [threading.Thread(target=worker, args=(1000 + index,)) for index in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+TRACED_SERVER = """
+import signal, sys, tracemalloc
+from pathlib import Path
+tracemalloc.start(8)
+dumps = iter(range(1000))
+def dump(signum, frame):
+    tracemalloc.take_snapshot().dump(str(Path.cwd() / f"snapshot-{next(dumps)}.tracemalloc"))
+signal.signal(signal.SIGUSR1, dump)
+from mockserver._cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+"""`--tracemalloc`: the mock under tracemalloc; SIGUSR1 dumps a snapshot into its working folder."""
+
+
+def snapshot(server: subprocess.Popen[bytes], work: Path, index: int) -> Path:
+    target = work / f"snapshot-{index}.tracemalloc"
+    server.send_signal(signal.SIGUSR1)
+    deadline = time.monotonic() + 120
+    while not target.exists() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    time.sleep(2)  # the dump is written in one go; let it finish
+    return target
+
+
+def growth_by_line(first: Path, last: Path, top: int = 15) -> list[str]:
+    import tracemalloc
+
+    before, after = tracemalloc.Snapshot.load(str(first)), tracemalloc.Snapshot.load(str(last))
+    lines = []
+    for stat in after.compare_to(before, "traceback")[:top]:
+        frames = [
+            f"{frame.filename.removeprefix(str(REPO) + '/')}:{frame.lineno}" for frame in stat.traceback
+        ]
+        innermost = " ← ".join(reversed(frames[-4:]))
+        lines.append(f"{stat.size_diff / 1024:+,.0f} KiB ({stat.count_diff:+,} blocks): {innermost}")
+    return lines
+
+
 def credentials(base: str) -> dict[str, dict[str, str]]:
     users = httpx.get(f"{base}/__mock/users", timeout=30).json()
     found = {}
@@ -443,13 +734,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=8, help="client threads (default 8)")
     parser.add_argument("--sessions", type=int, default=64, help="X-Mock-Session names used (default 64)")
     parser.add_argument("--out", type=Path, default=REPORT, help="the report (default bench/SOAK.md)")
+    parser.add_argument(
+        "--tracemalloc",
+        action="store_true",
+        help="debug: run the mock under tracemalloc and report what grew between the warm-up and the end",
+    )
+    parser.add_argument(
+        "--no-prefill",
+        dest="prefill",
+        action="store_false",
+        help="measure from a fresh mock (default: first fill each state's request-fed bounds, see prefill())",
+    )
     options = parser.parse_args(argv)
 
     port = free_port()
     work = Path(tempfile.mkdtemp(prefix="mockserver-soak-"))
     state_file = work / "state.json"
+    launcher = (
+        [str(BIN / "python"), "-c", TRACED_SERVER] if options.tracemalloc else [str(BIN / "mockserver")]
+    )
     argv_serve = [
-        str(BIN / "mockserver"),
+        *launcher,
         "serve",
         "--host",
         HOST,
@@ -479,7 +784,17 @@ def main(argv: list[str] | None = None) -> int:
                 raise SystemExit(f"soak: the mock did not start; see {work / 'serve.log'}")
             time.sleep(0.2)
         tally = Tally()
-        traffic = Traffic(base, credentials(base), served_paths(base), tally)
+        receiver = LoopbackReceiver().__enter__()
+        traffic = Traffic(base, credentials(base), served_paths(base), tally, receiver.url)
+        prefill_rss = [rss_mb(server.pid)]
+        prefill_began = time.monotonic()
+        if options.prefill:
+            print(f"soak: prefill of {options.sessions + 1} states (RSS {prefill_rss[0]:.1f} MB)", flush=True)
+            prefill(traffic, sessions=options.sessions, clients=options.clients)
+        prefill_rss.append(rss_mb(server.pid))
+        prefill_seconds = time.monotonic() - prefill_began
+        prefilled = sum(tally.statuses.values())
+        options.prefilled = prefilled
         stop = threading.Event()
         rss: list[tuple[float, float]] = []
         lag: list[float] = []
@@ -511,18 +826,32 @@ def main(argv: list[str] | None = None) -> int:
         began = time.monotonic()
         for thread in threads:
             thread.start()
+        warmup = max(30.0, options.duration * 0.1)
+        first_snapshot: Path | None = None
         while time.monotonic() - began < options.duration:
             time.sleep(min(10.0, options.duration))
+            if options.tracemalloc and first_snapshot is None and time.monotonic() - began >= warmup:
+                first_snapshot = snapshot(server, work, 0)
             done = sum(tally.statuses.values())
             print(
                 f"soak: {time.monotonic() - began:5.0f} s, {done} requests, RSS {rss[-1][1]:.1f} MB",
                 flush=True,
             )
+        if first_snapshot is not None:
+            options.grown = growth_by_line(first_snapshot, snapshot(server, work, 1))
         stop.set()
         for thread in threads:
             thread.join(timeout=90)
         saved = httpx.post(f"{base}/__mock/state/save", timeout=60)
         elapsed = time.monotonic() - began
+        received = receiver.received
+        options.prefill_line = (
+            f"prefill: {prefilled:,} requests in {prefill_seconds:.0f} s, RSS {prefill_rss[0]:.1f} → "
+            f"{prefill_rss[1]:.1f} MB"
+            if options.prefill
+            else "prefill: none (--no-prefill)"
+        )
+        receiver.__exit__()
     finally:
         os.killpg(server.pid, signal.SIGINT)
         try:
@@ -531,7 +860,7 @@ def main(argv: list[str] | None = None) -> int:
             os.killpg(server.pid, signal.SIGKILL)
         log.close()
     state_loads = _loads(state_file)
-    report, ok = render(options, tally, rss, lag, elapsed, saved.status_code, state_loads)
+    report, ok = render(options, tally, rss, lag, elapsed, saved.status_code, state_loads, received)
     options.out.write_text(report, encoding="utf-8")
     print(report)
     return 0 if ok else 1
@@ -552,6 +881,7 @@ def render(
     elapsed: float,
     saved: int,
     state_loads: bool,
+    received: int = 0,
 ) -> tuple[str, bool]:
     total = sum(tally.statuses.values())
     server_errors = sum(count for (_, status), count in tally.statuses.items() if status >= 500)
@@ -568,7 +898,10 @@ def render(
         f"{options.duration:.0f} --clients {options.clients} --sessions {options.sessions}`, "
         f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}.",
         "",
-        f"- requests: {total:,} in {elapsed:.0f} s ({total / elapsed:,.0f}/s)",
+        f"- {getattr(options, 'prefill_line', 'prefill: none')} (each state's event retention, pending OAuth "
+        "requests and refresh tokens brought to their caps first; counted in the table below)",
+        f"- requests: {total - getattr(options, 'prefilled', 0):,} in {elapsed:.0f} s after the prefill "
+        f"({(total - getattr(options, 'prefilled', 0)) / elapsed:,.0f}/s)",
         f"- 5xx: {server_errors} (target 0)",
         f"- RSS: {rss[0][1]:.1f} MB at start, {after[0]:.1f} MB after the {warmup:.0f} s warm-up, {rss[-1][1]:.1f} MB "
         f"at the end: growth after warm-up {growth * 100:+.1f}% (target < {GROWTH_TARGET * 100:.0f}%)",
@@ -576,6 +909,7 @@ def render(
         f"{statistics.median(lag_sorted):.1f} ms, p99 {lag_sorted[int(len(lag_sorted) * 0.99) - 1]:.1f} ms, "
         f"max {lag_sorted[-1]:.1f} ms",
         f"- `POST /__mock/state/save` at the end: {saved}; the state file loads: {state_loads}",
+        f"- loopback receiver (destinations of the signed sources point at it): {received} requests received",
         f"- client-side errors (timeouts, resets): {dict(tally.failures) or 'none'}",
         f"- verdict: {'met' if ok else 'MISSED'}",
         "",
@@ -590,6 +924,9 @@ def render(
     lines += ["", "RSS (MB) every 5 s:", "", "```", " ".join(f"{mb:.0f}" for _, mb in rss), "```"]
     lines += ["", "The first answer of each refusal, per action:", ""]
     lines += [f"- {action} {status}: `{text}`" for (action, status), text in sorted(tally.samples.items())]
+    if getattr(options, "grown", None):
+        lines += ["", "Grown between the warm-up and the end (`--tracemalloc`), by allocation site:", ""]
+        lines += [f"- {line}" for line in options.grown]
     if tally.server_errors:
         lines += ["", "5xx seen:", "", *[f"- {line}" for line in tally.server_errors]]
     return "\n".join(lines) + "\n", ok

@@ -93,6 +93,9 @@ class OperationContext:
     """The request body exactly as received (what a signature is computed over)."""
     raw_query: tuple[tuple[str, str], ...] = ()
     """Every query pair as sent, declared by the spec or not, in order."""
+    session: str = ""
+    """The `X-Mock-Session` the request is served in (`""`: the default state); what an API's own pages
+    need to carry in their URLs, since a browser sends no such header."""
 
 
 Behaviour = Callable[[OperationContext], "MockResponse | Problem"]

@@ -200,8 +200,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     # The websockets package costs ~50 ms to import: loaded on the first upgrade, and only if an API serves one.
     serves_websockets = any(s.serves_websockets for s in app.state.services.values())
     ws = cast(Any, _websocket_protocol) if serves_websockets else "none"
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, ws=ws)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, ws=ws, **SERVER_LIMITS)
     return 0
+
+
+SERVER_LIMITS: dict[str, Any] = {
+    "timeout_keep_alive": 5,
+    # h11 (when httptools is missing) refuses a header section past this with a bare 400 before the app sees
+    # it; above MAX_HEADER_BYTES (16 KB) so the app answers 431 in the API's format first.
+    "h11_max_incomplete_event_size": 64 * 1024,
+    # A WebSocket message past this closes the stream with 1009 (message too big); the live stream's
+    # messages are a few hundred bytes.
+    "ws_max_size": 1024 * 1024,
+    "ws_max_queue": 32,
+}
+"""uvicorn's settings for a mock left running (see the README's request limits): idle keep-alive connections
+close after 5 s; `limit_concurrency` is left unset, since uvicorn answers a 503 past it."""
 
 
 def _websocket_protocol(**options: Any) -> asyncio.Protocol:
@@ -213,4 +227,4 @@ def _websocket_protocol(**options: Any) -> asyncio.Protocol:
     return AutoWebSocketsProtocol(**options)
 
 
-__all__ = ["banner", "build_services", "main"]
+__all__ = ["SERVER_LIMITS", "banner", "build_services", "main"]

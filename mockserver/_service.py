@@ -38,6 +38,13 @@ logger = logging.getLogger("mockserver")
 
 VIOLATIONS_HEADER = "X-Mock-Violations"
 _MAX_BODY_BYTES = 10 * 1024 * 1024
+MAX_HEADER_BYTES = 16 * 1024
+"""A request's header section at most (names, values, `: ` and line ends), as Node.js and h11 bound it;
+beyond it the answer is 431 in the API's error format."""
+
+
+def header_bytes(headers: list[tuple[bytes, bytes]]) -> int:
+    return sum(len(name) + len(value) + 4 for name, value in headers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,6 +274,11 @@ class ApiService:
         await self._send(response, scope, send)
 
     async def _answer(self, exchange: _Exchange, scope: Scope, receive: Receive) -> MockResponse:
+        size = header_bytes(scope["headers"])
+        if size > MAX_HEADER_BYTES:
+            exchange.state = self.state
+            message = f"Request header fields too large: {size} bytes, at most {MAX_HEADER_BYTES}"
+            return self._render(Problem(431, message, Reason.VALIDATION), exchange)
         if exchange.session and not SESSION_NAME.match(exchange.session):
             exchange.state = self.state
             violation = Violation(
@@ -366,6 +378,7 @@ class ApiService:
             client_host=(scope.get("client") or ("", 0))[0],
             raw_body=payload,
             raw_query=tuple(exchange.query),
+            session=exchange.session,
         )
 
     def validation_problem(self, violations: list[Violation]) -> Problem:

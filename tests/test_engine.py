@@ -608,3 +608,23 @@ def test_extra_routes_see_the_path_starlette_routes_see(root: str, path: str) ->
     from mockserver._service import _route_path
 
     assert _route_path(path, root) == get_route_path({"path": path, "root_path": root})
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "field"),
+    [
+        (f"/stack-ai/connections/{CONNECTION_ID}", stack_ai_headers, "detail"),
+        ("/hookstream/v1/sources", None, "error"),
+    ],
+)
+def test_headers_too_large_are_431_in_the_api_format(
+    client: TestClient, path: str, headers: Any, field: str
+) -> None:
+    from mockserver._service import MAX_HEADER_BYTES
+
+    sent = {**(headers() if headers else {}), "x-padding": "p" * MAX_HEADER_BYTES}
+    response = client.get(path, headers=sent)
+    assert response.status_code == 431
+    assert "too large" in response.json()[field] and str(MAX_HEADER_BYTES) in response.json()[field]
+    small = {**(headers() if headers else {}), "x-padding": "p" * (MAX_HEADER_BYTES // 2)}
+    assert client.get(path, headers=small).status_code != 431

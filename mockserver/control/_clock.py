@@ -166,6 +166,15 @@ class Timeline:
         self._order += 1
         heapq.heappush(self._due, (due, self._order, kind, key))
 
+    def cancel(self, kind: str, key: str) -> int:
+        """Drop the entries of `kind` for `key` (work whose subject went early, e.g. past a cap); how many."""
+        kept = [entry for entry in self._due if entry[2] != kind or entry[3] != key]
+        dropped = len(self._due) - len(kept)
+        if dropped:
+            heapq.heapify(kept)
+            self._due = kept
+        return dropped
+
     @property
     def pending(self) -> int:
         return len(self._due)

@@ -271,6 +271,21 @@ def test_dedup_by_header_and_body_field(hookstream):
     assert [one["duplicate"], two["duplicate"], three["duplicate"]] == [False, True, False]
 
 
+def test_a_deleted_source_takes_its_dedup_window_with_it(hookstream):
+    """Sources made and deleted all day leave no dedup windows behind (a bound of the long-running mock)."""
+    from hs_support import store_of
+
+    windows = store_of(hookstream).events._dedup
+    before = len(windows)
+    for n in range(5):
+        source = create_source(hookstream, dedup_enabled=True, dedup_strategy="payload_hash")
+        ok(_post(hookstream, source["id"], json.dumps({"n": n}).encode()))
+        assert source["id"] in windows
+        assert hookstream.delete(f"/v1/sources/{source['id']}", headers=headers()).status_code == 200
+        assert source["id"] not in windows
+    assert len(windows) == before
+
+
 def test_forged_requests_do_not_enter_the_dedup_window(hookstream):
     source = create_source(
         hookstream,

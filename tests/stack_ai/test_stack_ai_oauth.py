@@ -50,9 +50,9 @@ def consent(c: Any, url: str, decision: str) -> Any:
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert 'value="allow"' in page.text and 'value="deny"' in page.text
     action = urlsplit(url).path  # the form posts to "consent", relative to the page
-    return c.post(
-        action, data={"request_id": request_id_of(page.text), "decision": decision}, follow_redirects=True
-    )
+    hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page.text))
+    assert hidden["request_id"] == request_id_of(page.text)
+    return c.post(action, data={**hidden, "decision": decision}, follow_redirects=True)
 
 
 def code_from(c: Any, user: str = "alice", body: dict[str, Any] | None = None) -> str:
@@ -330,3 +330,52 @@ def test_bob_can_connect_his_own_drive() -> None:
     item = ok(callback(c, code_from(c, "bob"), user="bob"), 201)
     assert item["created_by"]["id"] == BOB.user_id
     assert item["connection_id"] in connection_ids(c, "bob")
+
+
+def test_a_flow_started_in_a_session_completes_in_that_session() -> None:
+    """A browser sends no X-Mock-Session: the consent URL, its form and the landing page carry `session=`."""
+    c = fresh()
+    service = c.app.state.services["stack-ai"]
+    service.reset(session="s1")
+    in_s1 = {**headers(), "X-Mock-Session": "s1"}
+    url = ok(c.post("/connections/oauth/start", headers=in_s1, json=START))
+    query = query_of(url)
+    assert query["session"] == "s1" and query_of(query["redirect_uri"]) == {"session": "s1"}
+    assert state_of(c).oauth.pending == {} and len(service.state_for("s1").oauth.pending) == 1
+    page = c.get(url)
+    assert page.status_code == 200 and 'name="session" value="s1"' in page.text
+    landed = consent(c, url, "allow")
+    assert landed.status_code == 200 and urlsplit(str(landed.url)).path == "/oauth/landing"
+    code = query_of(str(landed.url))["code"]
+    assert "X-Mock-Session: s1" in landed.text and code in landed.text
+    assert callback(c, code).status_code == 404  # the default state never issued it
+    created = c.post("/connections/oauth/callback", params={"code": code}, headers=in_s1, json=START)
+    assert created.status_code == 201
+    connection_id = created.json()["connection_id"]
+    assert connection_id not in connection_ids(c)
+    listed = c.get("/connections", headers=in_s1).json()
+    assert connection_id in {item["connection_id"] for item in listed}
+    # The GET shortcut of the page, without a browser, answers in the session too.
+    url = ok(c.post("/connections/oauth/start", headers=in_s1, json=START))
+    assert c.get(url + "&decision=allow", follow_redirects=False).status_code == 302
+
+
+def test_pending_requests_and_codes_are_capped_oldest_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a frozen clock nothing expires: the caps bound them, and the scheduled expiries go with them."""
+    from mockserver.apis.stack_ai import _oauth
+
+    monkeypatch.setattr(_oauth, "MAX_PENDING_AUTHORIZATIONS", 3)
+    monkeypatch.setattr(_oauth, "MAX_AUTHORIZATION_CODES", 2)
+    c = fresh()
+    timeline = state_of(c).clock.timeline
+    urls = [start(c) for _ in range(5)]
+    pending = state_of(c).oauth.pending
+    assert list(pending) == [query_of(url)["request_id"] for url in urls[2:]]
+    assert timeline.pending == 3
+    response = c.get(urls[0])
+    assert response.status_code == 404 and "Unknown authorization request" in response.text
+    codes = [query_of(str(consent(c, url, "allow").url))["code"] for url in urls[2:]]
+    assert list(state_of(c).oauth.codes) == codes[1:]
+    assert timeline.pending == 3 + 2
+    assert callback(c, codes[0]).status_code == 404
+    assert callback(c, codes[2]).status_code == 201

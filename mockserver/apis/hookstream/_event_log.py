@@ -211,6 +211,10 @@ class EventLog:
         at = seen.get(key)
         return at is not None and now - at < window
 
+    def forget_dedup(self, source_id: str) -> None:
+        """A deleted source's dedup window goes with it (its stored events stay, under retention)."""
+        self._dedup.pop(source_id, None)
+
     def remember(self, source_id: str, key: str, *, now: float) -> None:
         seen = self._dedup.setdefault(source_id, OrderedDict())
         if key not in seen:

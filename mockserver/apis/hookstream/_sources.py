@@ -121,4 +121,5 @@ def delete_source(ctx: OperationContext) -> MockResponse | Problem:
     if users:
         return in_use("Source", users)
     del store.sources[source.id]
+    store.events.forget_dedup(source.id)
     return deleted()

@@ -22,7 +22,7 @@ from . import _auth, _connections, _health, _oauth, _rbac, _resources, knowledge
 from ._render import validation_item
 from ._seed import DEFAULT_CONNECTIONS, create_state, group_id, mock_user_groups
 from ._snapshot import export_snapshot, import_snapshot
-from ._state import StackAiState
+from ._state import SHARED_FOLDERS, BoundedCache, StackAiState
 from ._users import USERS
 
 __all__ = ["API", "StackAiApi"]
@@ -33,6 +33,15 @@ class StackAiApi(ApiDefinition):
     title = "Stack AI Connections API"
     validation_status = 422
     parameter_numbers = NumberSyntax.PYDANTIC
+    _folders: BoundedCache | None = None
+
+    def _shared_folders(self) -> BoundedCache:
+        """The folder cache every state of this API shares: a folder's items are a pure function of its key
+        (the seed, the connection id, the size class and the path), so sessions need no copy of their own and
+        the cache's bound does not grow with `--max-sessions`."""
+        if self._folders is None:
+            self._folders = BoundedCache(SHARED_FOLDERS)
+        return self._folders
 
     def add_arguments(self, group: argparse._ArgumentGroup) -> None:
         group.add_argument(
@@ -63,6 +72,7 @@ class StackAiApi(ApiDefinition):
             clock=clock,
         )
         state.indexing_seconds = _indexing_seconds(options)
+        state.folders = self._shared_folders()
         return state
 
     def timeline(self, state: Any) -> Timeline:
@@ -85,9 +95,10 @@ class StackAiApi(ApiDefinition):
         """A new state from `export_state`'s output (the current one is untouched); ValueError says what is wrong."""
         state = import_snapshot(snapshot, seed=seed, clock_settings=clock)
         state.indexing_seconds = _indexing_seconds(options)
+        state.folders = self._shared_folders()
         return state
 
-    def extra_routes(self, get_state: Callable[[], Any]) -> Sequence[BaseRoute]:
+    def extra_routes(self, get_state: Callable[..., Any]) -> Sequence[BaseRoute]:
         return (*_oauth.routes(get_state), *_health.routes(get_state, self.name))
 
     def fixture_cases(self) -> Any:

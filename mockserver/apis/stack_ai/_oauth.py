@@ -11,6 +11,10 @@
 A code is bound to the user who started the flow and to its connection type; it works once and
 expires 10 minutes after it is issued (consent requests after 30 minutes) on the mock clock: the engine's
 schedule purges it when that time comes (by wall time on a running clock, or `POST /__mock/clock`).
+Bounded: at most `MAX_PENDING_AUTHORIZATIONS` consent requests and `MAX_AUTHORIZATION_CODES` codes per state,
+the oldest going first (with its scheduled expiry), so a frozen clock cannot make them pile up.
+A flow started in an `X-Mock-Session` carries the session in its page URLs (`session=`, since a browser
+sends no such header): the consent page, the default landing page and the callback command it shows.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ..._api import MockResponse, OperationContext, Problem
+from ..._runtime import SESSION_NAME
 from ..._validation import Violation
 from ._access import invalid, load, organization_of, value_error
 from ._catalogue import BY_TYPE, OAUTH2, CatalogueEntry, is_http_url, oauth_tokens, resolve
@@ -35,7 +40,13 @@ from ._masking import merge_secrets
 from ._rand import Rand
 from ._render import connection_json
 from ._schedule import schedule
-from ._state import AuthorizationCode, PendingAuthorization, StackAiState
+from ._state import (
+    MAX_AUTHORIZATION_CODES,
+    MAX_PENDING_AUTHORIZATIONS,
+    AuthorizationCode,
+    PendingAuthorization,
+    StackAiState,
+)
 
 CODE_TTL_SECONDS = 600
 CONSENT_TTL_SECONDS = 1800
@@ -47,6 +58,8 @@ FLOW_KEYS = ("redirect_uri", "state")
 """Keys of `connection_provider_data` that steer the flow and are not stored with the connection."""
 CONSENT_PATH = "/oauth/consent"
 LANDING_PATH = "/oauth/landing"
+SESSION_PARAM = "session"
+"""The query parameter of the mock's pages naming the `X-Mock-Session` a flow belongs to."""
 
 
 def _with_query(url: str, params: Mapping[str, str]) -> str:
@@ -73,6 +86,23 @@ def expire_consent(state: StackAiState, request_id: str, due: int) -> None:
     if any(code.request_id == request_id for code in state.oauth.codes.values()):
         return
     state.oauth.pending.pop(request_id, None)
+
+
+def _keep_within_bounds(state: StackAiState) -> None:
+    """The oldest consent requests and codes past their caps go, and so does their scheduled expiry."""
+    oauth, timeline = state.oauth, state.clock.timeline
+    while len(oauth.pending) > MAX_PENDING_AUTHORIZATIONS:
+        request_id = next(iter(oauth.pending))
+        del oauth.pending[request_id]
+        timeline.cancel(CONSENT_EXPIRY, request_id)
+    while len(oauth.codes) > MAX_AUTHORIZATION_CODES:
+        code = next(iter(oauth.codes))
+        del oauth.codes[code]
+        timeline.cancel(CODE_EXPIRY, code)
+
+
+def _session_query(session: str) -> dict[str, str]:
+    return {SESSION_PARAM: session} if session else {}
 
 
 # ---------------------------------------------------------------- API operations
@@ -124,12 +154,13 @@ def get_oauth_url(ctx: OperationContext) -> MockResponse:
         provider_id=entry.provider_id,
         connection_type_id=entry.connection_type_id,
         name=body.get("name"),
-        redirect_uri=redirect_uri or ctx.base_url + LANDING_PATH,
+        redirect_uri=redirect_uri or _with_query(ctx.base_url + LANDING_PATH, _session_query(ctx.session)),
         state=client_state if client_state is not None else rand.alnum(32),
         started=state.clock.now,
     )
     schedule(state, pending.started + CONSENT_TTL_SECONDS * _MICROS, CONSENT_EXPIRY, pending.request_id)
     state.oauth.pending[pending.request_id] = pending
+    _keep_within_bounds(state)
     query = {
         "request_id": pending.request_id,
         "client_id": CLIENT_ID,
@@ -138,6 +169,7 @@ def get_oauth_url(ctx: OperationContext) -> MockResponse:
         "scope": entry.oauth.scope,
         "redirect_uri": pending.redirect_uri,
         "state": pending.state,
+        **_session_query(ctx.session),
     }
     return MockResponse(200, f"{ctx.base_url}{CONSENT_PATH}?{urlencode(query)}")
 
@@ -248,12 +280,15 @@ def _error_page(message: str, status: int) -> HTMLResponse:
     )
 
 
-def _consent_page(pending: PendingAuthorization) -> HTMLResponse:
+def _consent_page(pending: PendingAuthorization, session: str) -> HTMLResponse:
     entry = BY_TYPE[pending.connection_type_id]
     scope = entry.oauth.scope if entry.oauth else ""
     scopes = "".join(f"<li><code>{html.escape(item)}</code></li>" for item in scope.replace(",", " ").split())
     request_id = html.escape(pending.request_id)
     hidden = f'<input type="hidden" name="request_id" value="{request_id}">'
+    if session:
+        hidden += f'<input type="hidden" name="{SESSION_PARAM}" value="{html.escape(session)}">'
+    curl_query = html.escape(urlencode({"request_id": pending.request_id, **_session_query(session)}))
     name = f" as <strong>{html.escape(pending.name)}</strong>" if pending.name else ""
     content = (
         f'<h1><span class="badge" style="background:{entry.color}"></span>Connect {html.escape(entry.name)}</h1>'
@@ -266,7 +301,7 @@ def _consent_page(pending: PendingAuthorization) -> HTMLResponse:
         f'<button type="submit" name="decision" value="deny">Deny</button></form>'
         f'<form method="post" action="consent">{hidden}'
         f'<button class="allow" type="submit" name="decision" value="allow">Allow</button></form></div>'
-        f'<p class="muted">Without a browser: <code>GET consent?request_id={request_id}&amp;decision=allow</code> '
+        f'<p class="muted">Without a browser: <code>GET consent?{curl_query}&amp;decision=allow</code> '
         "(or <code>deny</code>) answers the same way.</p>"
     )
     return _page(f"Connect {entry.name}", content)
@@ -304,6 +339,7 @@ def _decide(state: StackAiState, request_id: str, decision: str, status: int) ->
         issued=state.clock.now,
     )
     schedule(state, state.clock.now + CODE_TTL_SECONDS * _MICROS, CODE_EXPIRY, code)
+    _keep_within_bounds(state)
     params = {"code": code, "state": pending.state}
     profile = BY_TYPE[pending.connection_type_id].oauth
     if profile is not None:
@@ -311,7 +347,7 @@ def _decide(state: StackAiState, request_id: str, decision: str, status: int) ->
     return RedirectResponse(_with_query(pending.redirect_uri, params), status_code=status)
 
 
-def _landing_page(state: StackAiState, request: Request) -> HTMLResponse:
+def _landing_page(state: StackAiState, request: Request, session: str) -> HTMLResponse:
     query = request.query_params
     api_base = str(request.base_url).rstrip("/")
     root_path = str(request.scope.get("root_path", ""))
@@ -338,8 +374,10 @@ def _landing_page(state: StackAiState, request: Request) -> HTMLResponse:
             "connection_provider_data": {},
         }
     ).replace("'", "'\\''")
+    session_header = f"  -H 'X-Mock-Session: {session}' \\\n" if session else ""
     command = (
         f"curl -X POST '{api_base}/connections/oauth/callback?{urlencode({'code': code})}' \\\n"
+        f"{session_header}"
         "  -H 'Authorization: Bearer <your token>' -H 'Content-Type: application/json' \\\n"
         f"  -d '{body}'"
     )
@@ -354,19 +392,23 @@ def _landing_page(state: StackAiState, request: Request) -> HTMLResponse:
     return _page("Authorization granted", content)
 
 
-def routes(get_state: Callable[[], Any]) -> Sequence[BaseRoute]:
-    """The consent page (`/oauth/consent`) and the default landing page (`/oauth/landing`); mock-only."""
+def routes(get_state: Callable[..., Any]) -> Sequence[BaseRoute]:
+    """The consent page (`/oauth/consent`) and the default landing page (`/oauth/landing`), mock-only; each
+    serves the state of the session its `session=` names (the default state without one)."""
 
-    def current() -> StackAiState:
-        state = get_state()
+    def current(session: str) -> StackAiState:
+        state = get_state(session)
         assert isinstance(state, StackAiState)
         return state
 
     async def consent(request: Request) -> Response:
-        state = current()
         if request.method == "POST":
             form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
-            return _decide(state, form.get("request_id", ""), form.get("decision", ""), 303)
+            session = form.get(SESSION_PARAM) or request.query_params.get(SESSION_PARAM, "")
+            return _decide(current(session), form.get("request_id", ""), form.get("decision", ""), 303)
+        session = request.query_params.get(SESSION_PARAM, "")
+        session = session if SESSION_NAME.match(session) else ""
+        state = current(session)
         request_id = request.query_params.get("request_id", "")
         decision = request.query_params.get("decision")
         if decision is not None:
@@ -378,10 +420,12 @@ def routes(get_state: Callable[[], Any]) -> Sequence[BaseRoute]:
             return _error_page(
                 "This authorization request was already answered. Start the OAuth flow again.", 400
             )
-        return _consent_page(pending)
+        return _consent_page(pending, session)
 
     async def landing(request: Request) -> Response:
-        return _landing_page(current(), request)
+        session = request.query_params.get(SESSION_PARAM, "")
+        session = session if SESSION_NAME.match(session) else ""
+        return _landing_page(current(session), request, session)
 
     return (
         Route(CONSENT_PATH, consent, methods=["GET", "POST"]),

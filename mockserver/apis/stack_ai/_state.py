@@ -220,6 +220,9 @@ class AuthorizationCode:
     used: bool = False
 
 
+SHARED_FOLDERS = 4096
+"""Folders whose items are kept, for all the states of a server together (the least recently used goes)."""
+
 MAX_REFRESH_TOKENS = 1024
 """Live refresh tokens per state (the oldest goes first)."""
 
@@ -234,8 +237,17 @@ class AuthStore:
     """Live refresh tokens, oldest first, with the user and the session each belongs to."""
 
 
+MAX_PENDING_AUTHORIZATIONS = 1024
+"""Consent requests waiting per state, answered or not (the oldest goes first; they also expire)."""
+MAX_AUTHORIZATION_CODES = 1024
+"""Authorization codes per state, used or not (the oldest goes first; they also expire)."""
+
+
 @dataclass(slots=True)
 class OAuthStore:
+    """OAuth flows in progress, oldest first; bounded by `MAX_PENDING_AUTHORIZATIONS` and
+    `MAX_AUTHORIZATION_CODES` (what expiry alone cannot bound on a frozen clock)."""
+
     pending: dict[str, PendingAuthorization] = field(default_factory=dict)
     codes: dict[str, AuthorizationCode] = field(default_factory=dict)
     issued: int = 0
@@ -275,7 +287,10 @@ class StackAiState:
     """Knowledge bases created so far; derives the next knowledge-base id."""
     indexing_seconds: int = 60
     """The typical time a file takes to index (`--indexing-seconds`); each file's is seeded around it."""
-    folders: BoundedCache = field(default_factory=lambda: BoundedCache(1024))
+    folders: BoundedCache = field(
+        default_factory=lambda: BoundedCache(SHARED_FOLDERS), compare=False, repr=False
+    )
+    """Folder items and counts by tree key (derived; the API shares one across its states, `SHARED_FOLDERS`)."""
     resources: BoundedCache = field(default_factory=lambda: BoundedCache(2048), compare=False, repr=False)
     """Rendered resources (derived data, see `_resources.resource_json`): pages are browsed again and again."""
     knowledge_base_files: BoundedCache = field(
