@@ -30,8 +30,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ..._api import MockResponse, OperationContext, Problem
-from ..._runtime import SESSION_NAME
 from ..._validation import Violation
+from ...control._runtime import SESSION_NAME
 from ._access import invalid, load, organization_of, value_error
 from ._catalogue import BY_TYPE, OAUTH2, CatalogueEntry, is_http_url, oauth_tokens, resolve
 from ._connections import DEFAULT_NAME, checked_entry, new_connection
