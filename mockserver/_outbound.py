@@ -5,6 +5,9 @@ background, so a receiver that hangs, resets or answers slowly never delays the 
 
 - at most `max_in_flight` requests are on the wire at once, and at most `max_pending` are waiting or in
   flight (`submit` returns False beyond that, and the API records the refusal);
+- requests go out through one aiohttp `ClientSession` per event loop (keep-alive pool, C parser), created
+  lazily and closed by `shutdown()`: no redirects, no cookies kept, no proxies from the environment, no
+  decompression (the body is what came over the wire);
 - every request has its own timeout (the whole exchange, connect to last byte), and an answer's body is
   read up to `BODY_LIMIT` bytes;
 - `allows(url)` says where real requests may go: loopback hosts (`localhost`, `127.0.0.0/8`, `[::1]`) and
@@ -20,16 +23,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import ipaddress
 import logging
 import re
-import ssl
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from ._http1 import Http1Client, ProtocolError
+import aiohttp
+from yarl import URL
+
 from .control._faults import FaultBook, FaultRule
 from .control._journal import JournalEntry, RequestJournal
 
@@ -51,7 +56,7 @@ MAX_IN_FLIGHT = 64
 MAX_PENDING = 10_000
 """Requests waiting or in flight; `submit` refuses more."""
 BODY_LIMIT = 64 * 1024
-"""Bytes of an answer's body read at most (the rest is not read)."""
+"""Bytes of an answer's body kept at most (the rest is discarded; a connection left with unread bytes is closed)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,13 +131,40 @@ def _port_of(scheme: str, port: int | None) -> int:
     return port if port is not None else (443 if scheme == "https" else 80)
 
 
+_SKIPPED_HEADERS = frozenset({"host", "content-length"})
+"""Request headers the client writes itself."""
+
+
 @dataclass(slots=True)
 class _LoopTools:
-    """The HTTP client and the in-flight gate of one event loop (tests start several loops in turn)."""
+    """The HTTP session and the in-flight gate of one event loop (tests start several loops in turn)."""
 
     loop: asyncio.AbstractEventLoop
     gate: asyncio.Semaphore
-    client: Http1Client = field(default_factory=Http1Client)
+    session: aiohttp.ClientSession
+
+
+def _new_session(max_in_flight: int) -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=max_in_flight),
+        cookie_jar=aiohttp.DummyCookieJar(),
+        trust_env=False,
+        auto_decompress=False,
+        # Only the API's own headers (and Host, Content-Length) go on the wire: no User-Agent, Accept or
+        # Accept-Encoding of aiohttp's, nor a guessed Content-Type.
+        skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
+    )
+
+
+async def _read_up_to(response: aiohttp.ClientResponse, limit: int) -> tuple[bytes, bool]:
+    """The body's first `limit` bytes, and whether that was all of it."""
+    body = bytearray()
+    while len(body) < limit:
+        chunk = await response.content.read(limit - len(body))
+        if not chunk:
+            return bytes(body), True
+        body += chunk
+    return bytes(body), response.content.at_eof()
 
 
 class OutboundRunner:
@@ -208,7 +240,13 @@ class OutboundRunner:
 
     def _tools_for(self, loop: asyncio.AbstractEventLoop) -> _LoopTools:
         if self._tools is None or self._tools.loop is not loop:
-            self._tools = _LoopTools(loop=loop, gate=asyncio.Semaphore(self.max_in_flight))
+            if self._tools is not None:  # a former loop's session: its connections cannot be used here
+                self._tools.session.detach()
+            self._tools = _LoopTools(
+                loop=loop,
+                gate=asyncio.Semaphore(self.max_in_flight),
+                session=_new_session(self.max_in_flight),
+            )
         return self._tools
 
     async def _run(
@@ -233,26 +271,31 @@ class OutboundRunner:
 
         if request.delay_s > 0:
             await asyncio.sleep(request.delay_s)
+        headers = [(name, value) for name, value in request.headers if name.lower() not in _SKIPPED_HEADERS]
         try:
-            async with asyncio.timeout(request.timeout_s):
-                answer = await tools.client.request(
-                    request.method, request.url, list(request.headers), request.body, body_limit=BODY_LIMIT
-                )
+            async with (
+                asyncio.timeout(request.timeout_s),
+                tools.session.request(
+                    request.method,
+                    URL(request.url, encoded=True),
+                    headers=headers,
+                    data=request.body,
+                    allow_redirects=False,
+                    timeout=aiohttp.ClientTimeout(total=request.timeout_s),
+                ) as response,
+            ):
+                body, complete = await _read_up_to(response, BODY_LIMIT)
+                if not complete:
+                    response.close()  # the rest is not read: the connection is not reused
         except TimeoutError:
             error = f"Timed out after {request.timeout_s * 1000:.0f} ms"
             return OutboundResult(None, duration_ms=elapsed(), error=error)
-        except ConnectionRefusedError as exc:
-            return OutboundResult(
-                None, duration_ms=elapsed(), error=f"Connection refused: {exc.strerror or exc}"
-            )
-        except (ConnectionError, asyncio.IncompleteReadError) as exc:
-            return OutboundResult(None, duration_ms=elapsed(), error=f"Connection error: {_describe(exc)}")
-        except ProtocolError as exc:
-            return OutboundResult(None, duration_ms=elapsed(), error=f"Invalid answer: {exc}")
-        except (OSError, ValueError, ssl.SSLError) as exc:
+        except aiohttp.ClientError as exc:
+            return OutboundResult(None, duration_ms=elapsed(), error=_describe(exc))
+        except (OSError, ValueError) as exc:
             return OutboundResult(None, duration_ms=elapsed(), error=f"{type(exc).__name__}: {exc}")
-        headers = {name.lower(): value for name, value in answer.headers}
-        return OutboundResult(answer.status, headers, answer.body, elapsed())
+        headers_out = {name.lower(): value for name, value in response.headers.items()}
+        return OutboundResult(response.status, headers_out, body, elapsed())
 
     def record_simulated(
         self, request: OutboundRequest, result: OutboundResult, *, api: str, session: str
@@ -323,17 +366,32 @@ class OutboundRunner:
                 await task
         if self._tools is not None:
             with contextlib.suppress(Exception):
-                await self._tools.client.close()
+                await self._tools.session.close()
         self._tools = None
         self._closing = False
 
 
-def _describe(exc: Exception) -> str:
-    if isinstance(exc, asyncio.IncompleteReadError):
-        return "the receiver closed the connection before a full answer"
-    if isinstance(exc, ConnectionResetError):
-        return "the receiver reset the connection"
+def _describe(exc: aiohttp.ClientError) -> str:
+    """An aiohttp failure as the text an attempt records."""
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        if isinstance(exc.os_error, ConnectionRefusedError):
+            return f"Connection refused: {exc.os_error.strerror or exc.os_error}"
+        return f"Connection error: {exc.os_error.strerror or exc.os_error}"
+    if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError):
+        return "Connection error: the receiver closed the connection before a full answer"
+    if isinstance(exc, aiohttp.ClientOSError):
+        if exc.errno == errno.ECONNRESET:
+            return "Connection error: the receiver reset the connection"
+        return f"Connection error: {exc.strerror or exc}"
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return f"Invalid answer: {_one_line(exc.message)}"
     return f"{type(exc).__name__}: {exc}"
+
+
+def _one_line(text: str) -> str:
+    """aiohttp's parser errors span lines (the bad line, then a caret under the fault): one line of it."""
+    lines = (line.strip() for line in text.splitlines())
+    return " ".join(line for line in lines if line and line.strip("^"))
 
 
 def _call(done: Done, result: OutboundResult) -> None:
