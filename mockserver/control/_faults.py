@@ -97,14 +97,10 @@ class FaultBook:
 
     def fire(self, *, api: str, operation_id: str | None, method: str, path: str) -> FaultRule | None:
         for rule in self._rules.values():
-            if not rule.matches(api=api, operation_id=operation_id, method=method, path=path):
-                continue
-            if rule.probability < 1.0 and self._random.random() >= rule.probability:
-                continue
-            rule.fired += 1
-            if rule.remaining is not None:
-                rule.remaining -= 1
-            return rule
+            if rule.matches(api=api, operation_id=operation_id, method=method, path=path) and self._fires(
+                rule
+            ):
+                return rule
         return None
 
     def fire_outbound(self, *, api: str, target: str) -> FaultRule | None:
@@ -114,13 +110,18 @@ class FaultBook:
                 continue
             if rule.remaining is not None and rule.remaining <= 0:
                 continue
-            if rule.probability < 1.0 and self._random.random() >= rule.probability:
-                continue
-            rule.fired += 1
-            if rule.remaining is not None:
-                rule.remaining -= 1
-            return rule
+            if self._fires(rule):
+                return rule
         return None
+
+    def _fires(self, rule: FaultRule) -> bool:
+        """A matching rule's roll of its probability; when it fires, it counts down."""
+        if rule.probability < 1.0 and self._random.random() >= rule.probability:
+            return False
+        rule.fired += 1
+        if rule.remaining is not None:
+            rule.remaining -= 1
+        return True
 
     def latency_seconds(self, rule: FaultRule) -> float:
         if rule.latency_ms is None:
