@@ -354,3 +354,46 @@ def test_the_engine_runs_due_work_before_the_next_request(tmp_path: Any) -> None
     assert client.get("/__mock/clock", headers=session).json()["apis"]["reminders"]["now"] == format_instant(
         START
     )
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["schedule", "cancel", "run"]),
+            st.sampled_from(["a", "b"]),
+            st.sampled_from(["k1", "k2", "k3"]),
+            st.integers(0, 50),
+        ),
+        max_size=60,
+    )
+)
+def test_cancelled_work_never_runs_and_the_rest_runs_in_order(steps: list[tuple[str, str, str, int]]) -> None:
+    """Cancellation is lazy (O(1), skipped when popped): checked against a schedule kept as a plain list."""
+    timeline = Timeline(start=0)
+    ran: list[tuple[str, str, int]] = []
+    for kind in ("a", "b"):
+        timeline.handle(kind, lambda key, due, kind=kind: ran.append((kind, key, due)))
+    model: list[tuple[int, int, str, str]] = []
+    expected: list[tuple[str, str, int]] = []
+    order = 0
+    for action, kind, key, amount in steps:
+        if action == "schedule":
+            order += 1
+            timeline.schedule(timeline.now() + amount, kind, key)
+            model.append((timeline.now() + amount, order, kind, key))
+        elif action == "cancel":
+            gone = [entry for entry in model if (entry[2], entry[3]) == (kind, key)]
+            assert timeline.cancel(kind, key) == len(gone)
+            model = [entry for entry in model if entry not in gone]
+        else:
+            timeline.advance(amount / 1_000_000)
+            due = sorted(entry for entry in model if entry[0] <= timeline.now())
+            model = [entry for entry in model if entry not in due]
+            expected += [(k, key_, at) for at, _, k, key_ in due]
+            timeline.run_due()
+        assert timeline.pending == len(model)
+        assert timeline.next_due() == (min(model)[0] if model else None)
+    assert ran == expected
+    assert timeline.export()["due"] == [
+        {"due": format_instant(at), "kind": k, "key": key_} for at, _, k, key_ in sorted(model)
+    ]

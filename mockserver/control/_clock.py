@@ -95,7 +95,18 @@ FROZEN = ClockSettings()
 class Timeline:
     """One state's clock and its schedule of due work."""
 
-    __slots__ = ("_base", "_due", "_handlers", "_order", "_started", "_wall", "mode")
+    __slots__ = (
+        "_base",
+        "_cancelled",
+        "_due",
+        "_handlers",
+        "_live",
+        "_order",
+        "_pending",
+        "_started",
+        "_wall",
+        "mode",
+    )
 
     def __init__(
         self,
@@ -110,6 +121,11 @@ class Timeline:
         self._started = wall()
         self._due: list[tuple[int, int, str, str]] = []
         self._order = 0
+        self._live: dict[tuple[str, str], int] = {}
+        """Entries still to run, per (kind, key)."""
+        self._pending = 0
+        self._cancelled: dict[tuple[str, str], list[int]] = {}
+        """(kind, key) → [order up to which its entries are cancelled, how many of them are still in `_due`]."""
         self._handlers: dict[str, Handler] = {}
 
     def __eq__(self, other: object) -> bool:
@@ -119,12 +135,20 @@ class Timeline:
         return (self.mode, self.now(), self._entries()) == (other.mode, other.now(), other._entries())
 
     def _entries(self) -> list[tuple[int, str, str]]:
-        return [(due, kind, key) for due, _, kind, key in sorted(self._due)]
+        return [
+            (due, kind, key)
+            for due, order, kind, key in sorted(self._due)
+            if not self._is_cancelled(order, kind, key)
+        ]
+
+    def _is_cancelled(self, order: int, kind: str, key: str) -> bool:
+        cancelled = self._cancelled.get((kind, key))
+        return cancelled is not None and order <= cancelled[0]
 
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        return f"Timeline(mode={self.mode!r}, now={format_instant(self.now())}, pending={len(self._due)})"
+        return f"Timeline(mode={self.mode!r}, now={format_instant(self.now())}, pending={self.pending})"
 
     # ------------------------------------------------------------------ time
 
@@ -162,24 +186,58 @@ class Timeline:
 
     def schedule(self, due: int, kind: str, key: str) -> None:
         if len(self._due) >= MAX_DUE:
+            self._compact()
+        if len(self._due) >= MAX_DUE:
             raise ScheduleFull(f"the schedule already holds {MAX_DUE} entries")
         self._order += 1
         heapq.heappush(self._due, (due, self._order, kind, key))
+        self._live[(kind, key)] = self._live.get((kind, key), 0) + 1
+        self._pending += 1
 
     def cancel(self, kind: str, key: str) -> int:
         """Drop the entries of `kind` for `key` (work whose subject went early, e.g. past a cap); how many."""
-        kept = [entry for entry in self._due if entry[2] != kind or entry[3] != key]
-        dropped = len(self._due) - len(kept)
-        if dropped:
-            heapq.heapify(kept)
-            self._due = kept
+        dropped = self._live.pop((kind, key), 0)
+        self._pending -= dropped
+        if dropped:  # O(1): the entries stay in the heap, skipped when popped; compacted when they pile up
+            previous = self._cancelled.get((kind, key), [0, 0])
+            self._cancelled[(kind, key)] = [self._order, previous[1] + dropped]
+            if len(self._due) > 2 * self.pending + 1024:
+                self._compact()
         return dropped
+
+    def _compact(self) -> None:
+        self._due = [entry for entry in self._due if not self._is_cancelled(entry[1], entry[2], entry[3])]
+        heapq.heapify(self._due)
+        self._cancelled.clear()
 
     @property
     def pending(self) -> int:
-        return len(self._due)
+        return self._pending
+
+    def _pop(self) -> tuple[tuple[int, int, str, str], bool]:
+        """The earliest entry, and whether it was cancelled (then it is only dropped)."""
+        entry = heapq.heappop(self._due)
+        subject = (entry[2], entry[3])
+        cancelled = self._cancelled.get(subject)
+        if cancelled is not None and entry[1] <= cancelled[0]:
+            cancelled[1] -= 1
+            if not cancelled[1]:
+                del self._cancelled[subject]
+            return entry, True
+        left = self._live[subject] - 1
+        if left:
+            self._live[subject] = left
+        else:
+            del self._live[subject]
+        self._pending -= 1
+        return entry, False
+
+    def _drop_cancelled_head(self) -> None:
+        while self._due and self._is_cancelled(self._due[0][1], self._due[0][2], self._due[0][3]):
+            self._pop()
 
     def next_due(self) -> int | None:
+        self._drop_cancelled_head()
         return self._due[0][0] if self._due else None
 
     def run_due(self) -> int:
@@ -190,7 +248,9 @@ class Timeline:
         ran = 0
         now = self.now()
         while self._due and self._due[0][0] <= now:
-            due, _, kind, key = heapq.heappop(self._due)
+            (due, _, kind, key), cancelled = self._pop()
+            if cancelled:
+                continue
             handler = self._handlers.get(kind)
             if handler is not None:
                 handler(key, due)
