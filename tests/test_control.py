@@ -460,3 +460,29 @@ def test_a_drop_fault_cuts_a_real_connection(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait()
+
+
+def test_fault_rules_are_capped_and_spent_ones_make_room(client: TestClient) -> None:
+    from mockserver.control._faults import MAX_FAULT_RULES
+
+    client.delete("/__mock/faults")
+    one_time = {"operation_id": "get_available_connections", "status": 503, "times": 1}
+    spent = client.post("/__mock/faults", json=one_time)
+    assert spent.status_code == 201
+    for _ in range(MAX_FAULT_RULES - 1):
+        assert (
+            client.post("/__mock/faults", json={"operation_id": "nothing", "status": 503}).status_code == 201
+        )
+    refused = client.post("/__mock/faults", json={"operation_id": "nothing", "status": 503})
+    assert refused.status_code == 409
+    assert refused.json() == {
+        "detail": f"At most {MAX_FAULT_RULES} fault rules can be active at once: remove one "
+        "(DELETE /__mock/faults/{fault_id}) first"
+    }
+    assert len(client.get("/__mock/faults").json()["faults"]) == MAX_FAULT_RULES
+    assert client.get("/stack-ai/connections/available").status_code == 503  # the one-time rule fires
+    added = client.post("/__mock/faults", json={"operation_id": "nothing", "status": 503})
+    assert added.status_code == 201  # the spent rule made room
+    ids = [rule["id"] for rule in client.get("/__mock/faults").json()["faults"]]
+    assert spent.json()["id"] not in ids and len(ids) == MAX_FAULT_RULES
+    client.delete("/__mock/faults")

@@ -54,6 +54,14 @@ class FaultRule:
         return data
 
 
+MAX_FAULT_RULES = 256
+"""Fault rules active at once, for the whole server."""
+
+
+class FaultBookFull(Exception):
+    """The book already holds `MAX_FAULT_RULES` rules that may still fire."""
+
+
 class FaultBook:
     """The active fault rules, tried in the order they were added; the first that fires wins."""
 
@@ -63,6 +71,12 @@ class FaultBook:
         self._random = random.Random(seed)
 
     def add(self, spec: Mapping[str, Any]) -> FaultRule:
+        """Adds a rule; at `MAX_FAULT_RULES`, spent rules (`times` used up) make room, else `FaultBookFull`."""
+        if len(self._rules) >= MAX_FAULT_RULES:
+            for spent in [rule.id for rule in self._rules.values() if rule.remaining == 0]:
+                del self._rules[spent]
+            if len(self._rules) >= MAX_FAULT_RULES:
+                raise FaultBookFull(f"At most {MAX_FAULT_RULES} fault rules can be active at once")
         self._counter += 1
         latency = spec.get("latency_ms")
         if isinstance(latency, int):

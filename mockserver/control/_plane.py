@@ -25,6 +25,7 @@ from .._service import ApiService, ServiceOptions
 from .._spec import load_spec
 from .._validation import Violation
 from ._clock import Timeline, TimeWentBackwards, format_instant, parse_instant
+from ._faults import FaultBookFull
 from ._runtime import DEFAULT_SESSION, MockRuntime
 
 CONTROL_MOUNT = "/__mock"
@@ -303,7 +304,11 @@ class ControlApi(ApiDefinition):
                 re.compile(body["path"])
             except re.error as exc:
                 raise _invalid(("body", "path"), f"Not a regular expression: {exc}", body["path"]) from exc
-        rule = self._runtime.faults.add(body)
+        try:
+            rule = self._runtime.faults.add(body)
+        except FaultBookFull as full:
+            message = f"{full}: remove one (DELETE /__mock/faults/{{fault_id}}) first"
+            raise Problem(409, message, Reason.VALIDATION) from None
         return MockResponse(201, rule.to_json())
 
     def _clear_faults(self, ctx: OperationContext) -> MockResponse:

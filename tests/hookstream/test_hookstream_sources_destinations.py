@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -21,6 +22,8 @@ from hs_support import (
     ok,
     org_env,
     snapshot,
+    store_of,
+    unique_slug,
 )
 
 from mockserver.apis.hookstream._templates import TEMPLATES
@@ -334,26 +337,45 @@ def test_deleting_a_used_destination_is_409(hookstream):
     }
 
 
-def test_destination_plan_limit_is_403():
-    with new_client(destination_limit=8) as client:
-        existing = len(ok(client.get("/v1/destinations", headers=headers()))["destinations"])
-        for _ in range(8 - existing):
-            create_destination(client)
+def _new_body(client: Any, kind: str, owner: str = ACME) -> dict[str, Any]:
+    if kind == "source":
+        return {"name": "n", "slug": unique_slug(kind)}
+    if kind == "destination":
+        return {"name": "n", "slug": unique_slug(kind), "url": "https://a.example/hook"}
+    sources = ok(client.get("/v1/sources", headers=headers(owner)))["sources"]
+    destinations = ok(client.get("/v1/destinations", headers=headers(owner)))["destinations"]
+    return {"name": "n", "source_id": sources[0]["id"], "destination_id": destinations[0]["id"]}
+
+
+@pytest.mark.parametrize("kind", ["source", "destination", "connection"])
+def test_plan_limits_answer_403_and_change_nothing(kind):
+    with new_client(**{f"{kind}_limit": 30}) as client:
+        org_id = ok(client.get(f"/v1/{kind}s", headers=headers()))[f"{kind}s"][0]["org_id"]
+        existing = store_of(client).held(kind, org_id)  # in all the organization's environments
+        assert 0 < existing < 30
+        for _ in range(30 - existing):
+            ok(client.post(f"/v1/{kind}s", json=_new_body(client, kind), headers=headers()), 201)
         before = snapshot(client)
-        body = {"name": "n", "slug": "one-too-many", "url": "https://a.example"}
-        error(
-            client.post("/v1/destinations", json=body, headers=headers()),
-            403,
-            "Destination limit reached for your plan",
+        refused = client.post(f"/v1/{kind}s", json=_new_body(client, kind), headers=headers())
+        assert error(refused, 403) == (
+            f"{kind.capitalize()} limit reached for your plan (30 per organization)"
         )
         assert snapshot(client) == before
-        create_destination(client, GLOBEX)
+        other = _new_body(client, kind, GLOBEX)  # the limit is per organization
+        ok(client.post(f"/v1/{kind}s", json=other, headers=headers(GLOBEX)), 201)
 
 
+def test_plan_limits_default_to_1000_each():
+    with new_client() as client:
+        plan = client.app.state.services["hookstream"].state.plan
+        assert (plan.sources, plan.destinations, plan.connections) == (1000, 1000, 1000)
+
+
+@pytest.mark.parametrize("option", ["source_limit", "destination_limit", "connection_limit"])
 @pytest.mark.parametrize("value", [0, -1, "3", True])
-def test_invalid_destination_limit_option(value):
+def test_invalid_plan_limit_option(option, value):
     with pytest.raises(ValueError):
-        new_client(destination_limit=value)
+        new_client(**{option: value})
 
 
 def test_template_ids_match_the_spec():

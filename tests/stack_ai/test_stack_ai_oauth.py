@@ -12,6 +12,7 @@ from stack_support import (
     ALICE,
     BOB,
     CONFLUENCE,
+    client,
     connection_ids,
     create,
     detail_locs,
@@ -379,3 +380,30 @@ def test_pending_requests_and_codes_are_capped_oldest_first(monkeypatch: pytest.
     assert timeline.pending == 3 + 2
     assert callback(c, codes[0]).status_code == 404
     assert callback(c, codes[2]).status_code == 201
+
+
+def test_the_connection_bound_is_409_on_both_ways_in_and_spends_no_code() -> None:
+    seeded = len(state_of(fresh()).organizations[ACME].connections)
+    with client(max_connections=seeded + 1) as c:
+        code = code_from(c)
+        last = ok(c.post("/connections", headers=headers(), json=START), 201)  # the last room
+        before = state_of(c).snapshot()
+        for refused in (c.post("/connections", headers=headers(), json=START), callback(c, code)):
+            assert refused.status_code == 409
+            bound = state_of(c).max_connections
+            assert refused.json() == {"detail": f"An organization holds at most {bound} connections"}
+        assert state_of(c).snapshot() == before  # the code is still unused
+        assert c.delete(f"/connections/{last['connection_id']}", headers=headers()).status_code == 204
+        ok(callback(c, code), 201)  # room again: the same code works
+
+
+@pytest.mark.parametrize("seeded", [0, 25, 300])
+def test_the_default_bound_is_the_seeded_connections_plus_10000(seeded: int) -> None:
+    with client(connections=seeded) as c:
+        assert state_of(c).max_connections == seeded + 10_000
+
+
+@pytest.mark.parametrize("value", [0, -1, "5", True])
+def test_max_connections_must_be_a_positive_whole_number(value: object) -> None:
+    with pytest.raises(ValueError, match="max_connections"):
+        client(max_connections=value)

@@ -16,6 +16,7 @@ from ...control._clock import FROZEN, ClockSettings, Timeline
 from . import _attempts, _connections, _destinations, _events, _ingest, _sources
 from ._errors import describe_all
 from ._keys import API_KEY_FORMAT, API_KEYS, BY_KEY, BY_SESSION
+from ._plan import DEFAULT_PLAN_LIMIT
 from ._ratelimit import rate_limit_argument
 from ._snapshot import export_store, import_store
 from ._state import ANONYMOUS, RATE_LIMITED, HookstreamState, new_state, read_event_retention
@@ -62,12 +63,28 @@ class HookstreamApi(ApiDefinition):
             "(default: count only, 1000/60, never refuse)",
         )
         group.add_argument(
+            "--source-limit",
+            dest="source_limit",
+            type=_positive_int,
+            default=None,
+            metavar="N",
+            help=f"plan limit of sources per organization; more gives 403 (default: {DEFAULT_PLAN_LIMIT})",
+        )
+        group.add_argument(
             "--destination-limit",
             dest="destination_limit",
             type=_positive_int,
             default=None,
             metavar="N",
-            help="plan limit of destinations per organization; more gives 403 (default: none)",
+            help=f"plan limit of destinations per organization; more gives 403 (default: {DEFAULT_PLAN_LIMIT})",
+        )
+        group.add_argument(
+            "--connection-limit",
+            dest="connection_limit",
+            type=_positive_int,
+            default=None,
+            metavar="N",
+            help=f"plan limit of connections per organization; more gives 403 (default: {DEFAULT_PLAN_LIMIT})",
         )
         group.add_argument(
             "--event-retention",

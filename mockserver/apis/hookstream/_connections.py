@@ -12,6 +12,7 @@ from ._common import (
     invalid,
     json_response,
     not_found,
+    state_of,
     store_of,
 )
 from ._filters import normalize_rules, validate_rules
@@ -64,6 +65,9 @@ def create_connection(ctx: OperationContext) -> MockResponse | Problem:
     destination = store.destination(org_id, body["destination_id"])
     if source is None or destination is None or source.env_id != env_id or destination.env_id != env_id:
         return not_found("Source or destination")
+    refused = state_of(ctx).plan.refusal("connection", store.held("connection", org_id))
+    if refused is not None:
+        return refused
     now = store.tick()
     connection = Connection(
         id=store.new_id("connection"),

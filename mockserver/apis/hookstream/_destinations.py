@@ -56,9 +56,9 @@ def create_destination(ctx: OperationContext) -> MockResponse | Problem:
     )
     if taken is not None:
         return taken
-    limit = state.destination_limit
-    if limit is not None and sum(d.org_id == caller.org_id for d in store.destinations.values()) >= limit:
-        return Problem(403, "Destination limit reached for your plan", "plan_limit")
+    refused = state.plan.refusal("destination", store.held("destination", caller.org_id))
+    if refused is not None:
+        return refused
     intervals = list(body.get("retry_intervals", DEFAULT_RETRY_INTERVALS))
     now = store.tick()
     destination = Destination(

@@ -2,7 +2,8 @@
 
 Besides the derived 401, 415 and 429 (`--rate-limit 1/60`): an id that is not 32 hex characters or a bad
 body or query (400), an id nothing has (404), a taken slug or a source or destination still in use (409), the
-plan limit of `--destination-limit 1` (403), a forged signature at ingest (401) and a denied sender (403).
+plan limits of `--source-limit 1`, `--destination-limit 1` and `--connection-limit 1` (403), a forged
+signature at ingest (401) and a denied sender (403).
 """
 
 from __future__ import annotations
@@ -150,6 +151,13 @@ def _explicit() -> CaseBook:
     add("createConnection", 400, "missing-fields", "Only a name: each missing field is named.")(
         lambda s: s.call("POST", "/v1/connections", json_body={"name": "x"})
     )
+    add(
+        "createConnection",
+        403,
+        "plan-limit",
+        "A server started with --connection-limit 1: the organization already has more.",
+        app="connection-limit",
+    )(lambda s: s.call("POST", "/v1/connections", json_body=new_connection(s)))
     add("createConnection", 404, "unknown-source", "A source_id no source has.")(
         lambda s: s.call(
             "POST", "/v1/connections", json_body={**new_connection(s), "source_id": UNKNOWN_HEX_ID}
@@ -195,6 +203,13 @@ def _explicit() -> CaseBook:
     add("createSource", 400, "missing-fields", "An empty body.")(
         lambda s: s.call("POST", "/v1/sources", json_body={})
     )
+    add(
+        "createSource",
+        403,
+        "plan-limit",
+        "A server started with --source-limit 1: the organization already has more.",
+        app="source-limit",
+    )(lambda s: s.call("POST", "/v1/sources", json_body=new_source))
     add("createSource", 409, "slug-taken", "The slug of a source of the same environment.")(
         lambda s: s.call(
             "POST", "/v1/sources", json_body={**new_source, "slug": _items(s, "sources")[0]["slug"]}
@@ -447,7 +462,9 @@ def cases() -> ApiCases:
         apps={
             "default": {},
             "rate-limited": {"rate_limit": "1/60"},
+            "source-limit": {"source_limit": 1},
             "destination-limit": {"destination_limit": 1},
+            "connection-limit": {"connection_limit": 1},
         },
         prepare=_freeze_rate_limit_clock,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..._api import MockResponse, OperationContext, Problem
-from ._common import caller_of, deleted, in_use, json_response, not_found, slug_conflict, store_of
+from ._common import caller_of, deleted, in_use, json_response, not_found, slug_conflict, state_of, store_of
 from ._present import source_body
 from ._state import rate_limited
 from ._store import Source
@@ -44,6 +44,9 @@ def create_source(ctx: OperationContext) -> MockResponse | Problem:
     )
     if taken is not None:
         return taken
+    refused = state_of(ctx).plan.refusal("source", store.held("source", caller.org_id))
+    if refused is not None:
+        return refused
     template = BY_ID.get(body.get("template", ""))
     secret = body.get("verification_secret")
     verification_type = body.get("verification_type", template.verification_type if template else None)

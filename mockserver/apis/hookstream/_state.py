@@ -12,6 +12,7 @@ from ..._generate import stable_seed
 from ...control._clock import FROZEN, ClockSettings, Timeline, to_micros
 from ._delivery import Deliveries
 from ._event_log import DEFAULT_RETENTION, EventLog
+from ._plan import PlanLimits
 from ._ratelimit import RateLimit, RateLimiter, parse_rate_limit
 from ._seed import populate
 from ._store import CLOCK_START, Store
@@ -26,7 +27,7 @@ class HookstreamState:
     seed: int
     store: Store
     limiter: RateLimiter
-    destination_limit: int | None = None
+    plan: PlanLimits = field(default_factory=PlanLimits)
     requests_served: int = 0
     stream: EventStream = field(default_factory=EventStream)
     deliveries: Deliveries = field(init=False)
@@ -56,14 +57,6 @@ def read_rate_limit(value: Any) -> RateLimit | None:
     if isinstance(value, str):
         return parse_rate_limit(value)
     raise ValueError(f"invalid rate limit {value!r}: expected N/SECONDS, e.g. 100/60")
-
-
-def read_destination_limit(value: Any) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"invalid destination limit {value!r}: expected a positive integer")
-    return value
 
 
 def read_event_retention(value: Any) -> int:
@@ -107,7 +100,7 @@ def new_state(
         seed=seed,
         store=store,
         limiter=limiter,
-        destination_limit=read_destination_limit(options.get("destination_limit")),
+        plan=PlanLimits.from_options(options),
     )
     if seeded:  # the seeded history's routed events got (simulated) deliveries too
         for event in list(store.events.chronological()):

@@ -7,6 +7,7 @@ the storage style the API returns (0/1, JSON-encoded strings, masked secrets).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -152,6 +153,15 @@ class Store:
     def connection(self, org_id: str, connection_id: str) -> Connection | None:
         found = self.connections.get(connection_id)
         return found if found is not None and found.org_id == org_id else None
+
+    def held(self, kind: str, org_id: str) -> int:
+        """How many sources, destinations or connections (`kind`) the organization holds."""
+        tables: dict[str, Mapping[str, Source | Destination | Connection]] = {
+            "source": self.sources,
+            "destination": self.destinations,
+            "connection": self.connections,
+        }
+        return sum(item.org_id == org_id for item in tables[kind].values())
 
     def connections_using(self, *, source_id: str = "", destination_id: str = "") -> list[Connection]:
         return [

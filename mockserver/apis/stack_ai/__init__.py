@@ -22,7 +22,7 @@ from . import _auth, _connections, _health, _oauth, _rbac, _resources, knowledge
 from ._render import validation_item
 from ._seed import DEFAULT_CONNECTIONS, create_state, group_id, mock_user_groups
 from ._snapshot import export_snapshot, import_snapshot
-from ._state import SHARED_FOLDERS, BoundedCache, StackAiState
+from ._state import MAX_CREATED_CONNECTIONS, SHARED_FOLDERS, BoundedCache, StackAiState
 from ._users import USERS
 
 __all__ = ["API", "StackAiApi"]
@@ -53,6 +53,15 @@ class StackAiApi(ApiDefinition):
             help=f"Stack AI: seeded connections per organization (default: {DEFAULT_CONNECTIONS})",
         )
         group.add_argument(
+            "--max-connections",
+            type=_positive,
+            default=None,
+            dest="max_connections",
+            metavar="N",
+            help="Stack AI: connections an organization may hold, the seeded ones included; creating one more "
+            f"gives 409 (default: --connections plus {MAX_CREATED_CONNECTIONS:,})",
+        )
+        group.add_argument(
             "--indexing-seconds",
             type=_positive,
             default=DEFAULT_INDEXING_SECONDS,
@@ -72,6 +81,7 @@ class StackAiApi(ApiDefinition):
             clock=clock,
         )
         state.indexing_seconds = _indexing_seconds(options)
+        state.max_connections = _max_connections(options)
         state.folders = self._shared_folders()
         return state
 
@@ -95,6 +105,7 @@ class StackAiApi(ApiDefinition):
         """A new state from `export_state`'s output (the current one is untouched); ValueError says what is wrong."""
         state = import_snapshot(snapshot, seed=seed, clock_settings=clock)
         state.indexing_seconds = _indexing_seconds(options)
+        state.max_connections = _max_connections(options)
         state.folders = self._shared_folders()
         return state
 
@@ -194,6 +205,16 @@ def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def _max_connections(options: Mapping[str, Any]) -> int:
+    value = options.get("max_connections")
+    if value is None:
+        seeded = options.get("connections")
+        return (DEFAULT_CONNECTIONS if seeded is None else max(0, int(seeded))) + MAX_CREATED_CONNECTIONS
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"max_connections must be a whole number of at least 1, not {value!r}")
     return value
 
 

@@ -7,7 +7,7 @@ from collections.abc import Hashable, Iterable, Iterator, Mapping
 from itertools import islice
 from typing import Any
 
-from ..._api import NO_BODY, MockResponse, OperationContext
+from ..._api import NO_BODY, MockResponse, OperationContext, Problem
 from ..._validation import Violation
 from ._access import Viewer, invalid, load, organization_of
 from ._catalogue import BY_TYPE, CATALOGUE, CREDENTIALS, CatalogueEntry, check_params, resolve
@@ -99,6 +99,12 @@ def checked_entry(body: Mapping[str, Any]) -> CatalogueEntry:
     return entry
 
 
+def check_room(state: StackAiState, organization: Organization) -> None:
+    """Refuse (409) a new connection for an organization that holds `state.max_connections` already."""
+    if len(organization.connections) >= state.max_connections:
+        raise Problem(409, f"An organization holds at most {state.max_connections} connections", "conflict")
+
+
 def new_connection(
     state: StackAiState,
     organization: Organization,
@@ -109,6 +115,7 @@ def new_connection(
     data: dict[str, Any],
 ) -> Connection:
     """Stores a new connection: the creator is its admin, no org-level role (private until shared)."""
+    check_room(state, organization)
     connection_id = state.next_connection_id()
     with writing(state, organization, connection_id):
         created_at = state.clock.tick()

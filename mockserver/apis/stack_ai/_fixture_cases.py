@@ -116,6 +116,13 @@ def _explicit() -> CaseBook:
         "created",
         "A Google Drive connection with OAuth tokens (masked in the answer).",
     )(lambda s: s.call("POST", "/connections", json_body=_gdrive_body()))
+    add(
+        "create_connection",
+        409,
+        "bound",
+        "A server started with --max-connections 25: the organization holds its 25 seeded connections.",
+        app="connection-bound",
+    )(lambda s: s.call("POST", "/connections", json_body=_gdrive_body()))
     add("create_connection", 422, "unknown-provider", "A provider outside the catalogue.")(
         lambda s: s.call("POST", "/connections", json_body={**_gdrive_body(), "provider_id": "myspace"})
     )
@@ -207,6 +214,21 @@ def _explicit() -> CaseBook:
             "POST",
             "/connections/oauth/callback",
             query={"code": _oauth_code(s, "alice", "notion")},
+            json_body=callback_body,
+        )
+    )
+    add(
+        "create_connection_from_callback",
+        409,
+        "bound",
+        "A code from an allowed consent page, on a server started with --max-connections 25 (the code stays "
+        "unused).",
+        app="connection-bound",
+    )(
+        lambda s: s.call(
+            "POST",
+            "/connections/oauth/callback",
+            query={"code": _oauth_code(s, "alice")},
             json_body=callback_body,
         )
     )
@@ -713,4 +735,9 @@ def _file_picker(book: CaseBook) -> None:
 
 
 def cases() -> ApiCases:
-    return ApiCases(api="stack-ai", default_user="alice", cases=with_derived("stack-ai", _explicit()))
+    return ApiCases(
+        api="stack-ai",
+        default_user="alice",
+        cases=with_derived("stack-ai", _explicit()),
+        apps={"default": {}, "connection-bound": {"max_connections": 25}},
+    )

@@ -34,7 +34,7 @@ from ..._validation import Violation
 from ...control._runtime import SESSION_NAME
 from ._access import invalid, load, organization_of, value_error
 from ._catalogue import BY_TYPE, OAUTH2, CatalogueEntry, is_http_url, oauth_tokens, resolve
-from ._connections import DEFAULT_NAME, checked_entry, new_connection
+from ._connections import DEFAULT_NAME, check_room, checked_entry, new_connection
 from ._index import writing
 from ._masking import merge_secrets
 from ._rand import Rand
@@ -214,6 +214,7 @@ def create_connection_from_callback(ctx: OperationContext) -> MockResponse:
     entry = checked_entry(body)
     code = str(ctx.query["code"])
     grant = _grant(state, code, user.user_id, entry)
+    check_room(state, organization)  # before the code is spent: a refusal changes nothing
     grant.used = True
     pending = state.oauth.pending.get(grant.request_id)
     name = body.get("name") or (pending.name if pending else None) or DEFAULT_NAME

@@ -32,6 +32,7 @@ from ._rand import Rand, Weighted, chance_bound, digests, stable_int, stable_uui
 from ._schedule import attach_handlers
 from ._state import (
     CLOCK_START,
+    MAX_CREATED_CONNECTIONS,
     Clock,
     Connection,
     Group,
@@ -146,7 +147,10 @@ def create_state(
             gc.enable()
     timeline = Timeline(start=to_micros(CLOCK_START), settings=clock)
     state = StackAiState(
-        seed=seed, organizations=organizations, clock=Clock(timeline, Rand.of("stack-ai", seed, "clock"))
+        seed=seed,
+        organizations=organizations,
+        clock=Clock(timeline, Rand.of("stack-ai", seed, "clock")),
+        max_connections=max(0, connections) + MAX_CREATED_CONNECTIONS,
     )
     attach_handlers(state)
     return state

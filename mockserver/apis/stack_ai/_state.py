@@ -237,6 +237,9 @@ class AuthStore:
     """Live refresh tokens, oldest first, with the user and the session each belongs to."""
 
 
+MAX_CREATED_CONNECTIONS = 10_000
+"""Connections a client may add to an organization beyond the seeded ones (409 past it)."""
+
 MAX_PENDING_AUTHORIZATIONS = 1024
 """Consent requests waiting per state, answered or not (the oldest goes first; they also expire)."""
 MAX_AUTHORIZATION_CODES = 1024
@@ -286,6 +289,8 @@ class StackAiState:
     knowledge_bases_created: int = 0
     """Knowledge bases created so far; derives the next knowledge-base id."""
     indexing_seconds: int = 60
+    max_connections: int = MAX_CREATED_CONNECTIONS
+    """Connections an organization may hold: the seeded `--connections` plus `MAX_CREATED_CONNECTIONS`."""
     """The typical time a file takes to index (`--indexing-seconds`); each file's is seeded around it."""
     folders: BoundedCache = field(
         default_factory=lambda: BoundedCache(SHARED_FOLDERS), compare=False, repr=False
