@@ -24,6 +24,7 @@ from hs_support import (
     fresh_hookstream_fixture,
     headers,
     ingest,
+    new_client,
     ok,
     reset,
 )
@@ -444,6 +445,26 @@ def test_a_deleted_connection_stops_its_retries(hookstream, receiver):
     assert len(receiver.requests) == 1
     (attempt,) = attempts(hookstream, event_id=event_id)
     assert attempt["is_dlq"] == 1 and "connection is gone" in attempt["error"]
+
+
+def test_an_event_dropped_by_retention_takes_its_attempts_and_their_retries(receiver):
+    receiver.answer(503, times=10)
+    with new_client(event_retention=3) as client:
+        ids = wire(
+            client, receiver.url, retry_intervals=[5], retry_max_attempts=3, circuit_breaker_enabled=False
+        )
+        event_ids = [ok(ingest(client, ids["source"], {"n": n}))["event_id"] for n in range(5)]
+        drain(client)
+        assert len(receiver.requests) == 5
+        for gone in event_ids[:2]:
+            assert attempts(client, event_id=gone) == []
+            error(client.get(f"/v1/events/{gone}", headers=headers()), 404)
+        kept = event_ids[2:]
+        assert {a["event_id"] for a in attempts(client, connection_id=ids["connection"])} == set(kept)
+        advance(client, 5)
+        drain(client)
+        retried = [r.headers["x-hookstream-event-id"] for r in receiver.requests[5:]]
+        assert sorted(retried) == sorted(kept)  # the dropped events' retries went with them
 
 
 def test_list_filters_and_paging(hookstream, receiver):

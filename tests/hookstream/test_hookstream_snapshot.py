@@ -43,7 +43,10 @@ def test_attempts_and_circuits_round_trip(hookstream):
     restored = API.import_state(exported, seed=0, options={})
     assert restored.store.attempts == state.store.attempts
     assert restored.store.circuits == state.store.circuits
-    assert restored.deliveries.latest == state.deliveries.latest
+    for attempt in state.store.attempts.chronological():  # a due retry finds the same newest attempt
+        pair = (attempt.event_id, attempt.connection_id)
+        newest = state.store.attempts.latest(*pair)
+        assert newest is not None and restored.store.attempts.latest(*pair) == newest
 
 
 def _exported(client):

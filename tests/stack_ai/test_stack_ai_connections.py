@@ -471,3 +471,20 @@ def test_a_connection_read_after_each_kind_of_write_shows_the_write() -> None:
             after
         ]
         before = after
+
+
+def test_rendered_connections_keep_one_entry_per_live_connection() -> None:
+    """Connections made and deleted, or edited, leave nothing behind in the rendering cache."""
+    c = fresh()
+    organization = state_of(c).organizations[ACME]
+    listed(c, "alice")
+    held = len(organization.rendered._entries)
+    for n in range(50):
+        made = create(c)
+        ok(c.patch(f"/connections/{made['connection_id']}", headers=headers(), json={"name": f"n{n}"}))
+        assert c.delete(f"/connections/{made['connection_id']}", headers=headers()).status_code == 204
+    edited = connection_ids(c)[0]
+    for n in range(20):
+        ok(c.patch(f"/connections/{edited}", headers=headers(), json={"name": f"renamed {n}"}))
+    assert ok(c.get(f"/connections/{edited}", headers=headers()))["name"] == "renamed 19"
+    assert len(organization.rendered._entries) == held

@@ -197,10 +197,6 @@ class Deliveries:
         self.api = "hookstream"
         self.owner: object = None
         """The state that owns this machinery (the runner cancels its work on reset)."""
-        self.latest: dict[tuple[str, str], str] = {}
-        """The newest attempt of each (event, connection): the one a due retry must still be."""
-        for stored in self.attempts.chronological():
-            self.latest[(stored.event_id, stored.connection_id)] = stored.id
         self.timeline.handle(RETRY_KIND, self._retry_due)
         self.timeline.handle(CIRCUIT_KIND, self._probe_due)
 
@@ -211,7 +207,6 @@ class Deliveries:
         copied.store = copy.deepcopy(self.store, memo)
         copied.seed, copied.publish, copied.outbound = self.seed, self.publish, self.outbound
         copied.session, copied.api, copied.owner = self.session, self.api, None
-        copied.latest = dict(self.latest)
         return copied
 
     @property
@@ -333,11 +328,7 @@ class Deliveries:
             connection_name=connection.name,
             destination_name=destination.name if destination is not None else None,
         )
-        for dropped in self.attempts.add(attempt):
-            key = (dropped.event_id, dropped.connection_id)
-            if self.latest.get(key) == dropped.id:
-                del self.latest[key]
-        self.latest[(event.id, connection.id)] = attempt.id
+        self.attempts.add(attempt)
         return attempt
 
     def _hold(self, attempt: DeliveryAttempt, circuit: Circuit) -> None:
@@ -520,7 +511,10 @@ class Deliveries:
 
     def _retry_due(self, attempt_id: str, due: int) -> None:
         previous = self.attempts.find(attempt_id)
-        if previous is None or self.latest.get((previous.event_id, previous.connection_id)) != previous.id:
+        if (
+            previous is None
+            or self.attempts.latest(previous.event_id, previous.connection_id) is not previous
+        ):
             return  # dropped by retention, or superseded by a manual retry
         event = self.store.events.get(previous.org_id, previous.event_id)
         connection = self.store.connections.get(previous.connection_id)
@@ -554,8 +548,7 @@ class Deliveries:
         """The latest attempt over each of the event's connections, where it failed."""
         found = []
         for connection_id in event.matched_connections:
-            attempt_id = self.latest.get((event.id, connection_id))
-            attempt = self.attempts.find(attempt_id) if attempt_id is not None else None
+            attempt = self.attempts.latest(event.id, connection_id)
             if attempt is not None and attempt.status == FAILED:
                 found.append(attempt)
         return found
@@ -571,8 +564,7 @@ class Deliveries:
             return
         latest = []
         for connection_id in event.matched_connections:
-            attempt_id = self.latest.get((event_id, connection_id))
-            found = self.attempts.find(attempt_id) if attempt_id is not None else None
+            found = self.attempts.latest(event_id, connection_id)
             if found is not None:
                 latest.append(found)
         if latest and all(a.status == SUCCESS for a in latest):

@@ -13,7 +13,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from ._store import Store
@@ -65,6 +65,10 @@ class StoredEvent:
     matched_connections: list[str] = field(default_factory=list)
 
 
+_GONE = cast(StoredEvent, None)
+"""What a trimmed slot holds until the list is compacted."""
+
+
 class _Sequence:
     """Events in increasing `seq`, trimmed from the front in amortized O(1)."""
 
@@ -84,6 +88,7 @@ class _Sequence:
 
     def pop_oldest(self) -> StoredEvent:
         event = self._items[self._head]
+        self._items[self._head] = _GONE  # released now, not at the next compaction
         self._head += 1
         if self._head > 64 and self._head * 2 > len(self._items):
             del self._items[: self._head]

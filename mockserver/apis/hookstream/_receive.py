@@ -137,7 +137,7 @@ def receive(store: Store, source_id: str, request: Received, *, at: datetime | N
         received_at=received_at,
         matched_connections=matched,
     )
-    store.events.add(stored)
+    store.keep_event(stored)
     if verdict.status == FAILED:
         return Outcome(
             stored, refusal=Problem(401, verdict.error or "Invalid signature", "verification_failed")

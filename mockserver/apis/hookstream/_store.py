@@ -14,7 +14,7 @@ from typing import Any
 
 from ...control._clock import Timeline, to_micros
 from ._attempt_log import AttemptLog
-from ._event_log import EventLog
+from ._event_log import EventLog, StoredEvent
 
 CLOCK_START = datetime(2026, 2, 28, 12, 0, 0, tzinfo=UTC)
 """The seeded start of the mock clock (the first write's time); every write advances it by one second."""
@@ -153,6 +153,11 @@ class Store:
     def connection(self, org_id: str, connection_id: str) -> Connection | None:
         found = self.connections.get(connection_id)
         return found if found is not None and found.org_id == org_id else None
+
+    def keep_event(self, event: StoredEvent) -> None:
+        """Store an event; those event retention drops take their delivery attempts with them."""
+        for dropped in self.events.add(event):
+            self.attempts.drop_event(dropped.id)
 
     def held(self, kind: str, org_id: str) -> int:
         """How many sources, destinations or connections (`kind`) the organization holds."""

@@ -212,6 +212,7 @@ def delete_connection(ctx: OperationContext) -> MockResponse:
     state, organization, connection, _ = load(ctx, need="admin")
     with writing(state, organization, connection.connection_id):
         del organization.connections[connection.connection_id]
+    organization.rendered.discard(connection.connection_id)
     # Inferred: the knowledge bases built from a connection go with it (their files come from it).
     for kb_id in [
         k for k, kb in organization.knowledge_bases.items() if kb.connection_id == connection.connection_id

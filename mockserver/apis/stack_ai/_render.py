@@ -17,7 +17,6 @@ def connection_json(organization: Organization, connection: Connection) -> dict[
     the other fields in the key make a missed tick harmless. Members never change within a state.
     """
     version = (
-        connection.connection_id,
         connection.updated_at,
         connection.updated_by,
         connection.name,
@@ -25,7 +24,9 @@ def connection_json(organization: Organization, connection: Connection) -> dict[
         connection.connection_type_id,
         id(connection.provider_data),
     )
-    rendered: dict[str, Any] = organization.rendered.get(version, lambda: _render(organization, connection))
+    rendered: dict[str, Any] = organization.rendered.get_current(
+        connection.connection_id, version, lambda: _render(organization, connection)
+    )
     return rendered
 
 

@@ -181,9 +181,10 @@ class Organization:
     rendered: BoundedCache = field(
         default_factory=lambda: BoundedCache(RENDERED_CONNECTIONS), compare=False, repr=False
     )
+    """Connections as JSON by connection id, with everything their rendering reads (derived data, never in
+    a snapshot); a deleted connection's goes with it."""
     knowledge_bases: dict[str, KnowledgeBase] = field(default_factory=dict)
     """By id, in creation order."""
-    """Connections as JSON, by everything their rendering reads (derived data, never in a snapshot)."""
 
     def groups_of(self, user_id: str) -> set[str]:
         return {group.group_id for group in self.groups.values() if user_id in group.members}
@@ -275,6 +276,22 @@ class BoundedCache:
         if len(self._entries) > self._size:
             self._entries.popitem(last=False)
         return value
+
+    def get_current(self, key: Hashable, version: Hashable, build: Callable[[], Any]) -> Any:
+        """One entry per key: the value built for `version`, rebuilt (in place) when the version changed."""
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] == version:
+            self._entries.move_to_end(key)
+            return entry[1]
+        value = build()
+        self._entries[key] = (version, value)
+        self._entries.move_to_end(key)
+        if len(self._entries) > self._size:
+            self._entries.popitem(last=False)
+        return value
+
+    def discard(self, key: Hashable) -> None:
+        self._entries.pop(key, None)
 
 
 @dataclass(slots=True)
