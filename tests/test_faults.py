@@ -234,3 +234,87 @@ def test_a_websocket_message_past_the_limit_closes_with_1009(server: str) -> Non
             while True:
                 websocket.recv(timeout=30)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+
+
+# ---------------------------------------------------------------- shutdown with retries pending
+
+
+class _FailingReceiver:
+    """A loopback receiver that answers every delivery 503 and counts them by event id."""
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        received: list[str] = []
+        self.received = received
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                received.append(self.headers.get("X-hookstream-Event-Id", ""))
+                self.send_response(503)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_sigterm_with_retries_pending_loses_none_of_them(tmp_path: Path) -> None:
+    """Deliveries failing and retries due later, some attempts still on the wire: SIGTERM, restart with the
+    same --state-file, and every event still has its retry, which then runs."""
+    receiver = _FailingReceiver()
+    state_file = tmp_path / "state.json"
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    options = ("--clock", "frozen", "--state-file", str(state_file))
+    process = _serve(port, *options)
+    try:
+        hook = _credentials(base)["hookstream"]
+        with httpx.Client(base_url=f"{base}/hookstream", headers=hook, timeout=10) as client:
+            source = client.post("/v1/sources", json={"name": "s", "slug": "retry-source"}).json()["source"]
+            destination = client.post(
+                "/v1/destinations",
+                json={
+                    "name": "d",
+                    "slug": "retry-destination",
+                    "url": receiver.url,
+                    "retry_intervals": [60],
+                    "retry_max_attempts": 3,
+                    "circuit_breaker_enabled": False,
+                },
+            ).json()["destination"]
+            link = {"name": "c", "source_id": source["id"], "destination_id": destination["id"]}
+            assert client.post("/v1/connections", json=link).status_code == 201
+            events = [
+                client.post(f"/v1/ingest/{source['id']}", json={"n": n}).json()["event_id"] for n in range(40)
+            ]
+            deadline = time.monotonic() + 30
+            while len(receiver.received) < 20 and time.monotonic() < deadline:
+                time.sleep(0.01)
+        process.send_signal(signal.SIGTERM)  # some first attempts may still be queued or on the wire
+        assert process.wait(timeout=30) in (0, -signal.SIGTERM)  # uvicorn re-raises the signal once done
+        process = _serve(port, *options)
+        with httpx.Client(base_url=f"{base}/hookstream", headers=hook, timeout=10) as client:
+            for event_id in events:
+                chain = client.get("/v1/delivery-attempts", params={"event_id": event_id}).json()
+                (attempt,) = chain["delivery_attempts"]
+                assert attempt["status"] == "failed" and attempt["next_retry_at"] is not None, attempt
+            before = len(receiver.received)
+            assert httpx.post(f"{base}/__mock/clock", json={"advance_seconds": 60}).status_code == 200
+            deadline = time.monotonic() + 30
+            while len(receiver.received) < before + len(events) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert sorted(receiver.received[before:]) == sorted(events)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        receiver.close()
