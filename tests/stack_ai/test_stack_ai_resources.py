@@ -426,3 +426,34 @@ def test_page_cost_does_not_grow_with_the_tree() -> None:
 
     cost(small)
     assert cost(large) < 3 * cost(small) + 0.05
+
+
+def test_sessions_share_rendered_resources_and_an_imported_state_renders_its_own_members() -> None:
+    c = fresh()
+    cid = connection_ids(c)[0]
+    url = f"/connections/{cid}/resources/children"
+    first = ok(c.get(url, headers=headers()))
+    shared = state_of(c).resources
+    held = len(shared._entries)
+    in_session = {**headers(), "X-Mock-Session": "shared-cache"}
+    assert ok(c.get(url, headers=in_session)) == first  # the same seed: the same items, nothing rendered anew
+    assert len(shared._entries) == held
+    snapshot = ok(c.get("/__mock/state"))
+    members = snapshot["apis"]["stack-ai"]["organizations"][0]["members"]
+    assert members[0]["email"] == "alice@acme.test"
+    for member in members[2:]:  # faker's members (the mock users keep their e-mails)
+        member["email"] = member["email"].replace("@acme.test", "@acme-imported.test")
+    emails = {member["email"] for member in members}
+    ok(c.put("/__mock/state", json=snapshot, headers={"X-Mock-Session": "imported"}))
+    imported = ok(c.get(url, headers={**headers(), "X-Mock-Session": "imported"}))
+    shown = {
+        item["dataloader_metadata"][who]
+        for item in imported["data"]
+        for who in ("created_by", "last_modified_by")
+    }
+    assert shown <= emails and any(email.endswith("@acme-imported.test") for email in shown)
+    assert [item["resource_id"] for item in imported["data"]] == [
+        item["resource_id"] for item in first["data"]
+    ]
+    for session in ("shared-cache", "imported"):
+        ok(c.post("/__mock/reset", headers={"X-Mock-Session": session}))

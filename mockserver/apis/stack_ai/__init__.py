@@ -22,7 +22,7 @@ from . import _auth, _connections, _health, _oauth, _rbac, _resources, knowledge
 from ._render import validation_item
 from ._seed import DEFAULT_CONNECTIONS, create_state, group_id, mock_user_groups
 from ._snapshot import export_snapshot, import_snapshot
-from ._state import MAX_CREATED_CONNECTIONS, SHARED_FOLDERS, BoundedCache, StackAiState
+from ._state import MAX_CREATED_CONNECTIONS, SHARED_FOLDERS, SHARED_RESOURCES, BoundedCache, StackAiState
 from ._users import USERS
 
 __all__ = ["API", "StackAiApi"]
@@ -33,15 +33,16 @@ class StackAiApi(ApiDefinition):
     title = "Stack AI Connections API"
     validation_status = 422
     parameter_numbers = NumberSyntax.PYDANTIC
-    _folders: BoundedCache | None = None
+    _shared: tuple[BoundedCache, BoundedCache] | None = None
 
-    def _shared_folders(self) -> BoundedCache:
-        """The folder cache every state of this API shares: a folder's items are a pure function of its key
-        (the seed, the connection id, the size class and the path), so sessions need no copy of their own and
-        the cache's bound does not grow with `--max-sessions`."""
-        if self._folders is None:
-            self._folders = BoundedCache(SHARED_FOLDERS)
-        return self._folders
+    def _share_caches(self, state: StackAiState) -> None:
+        """Give the state the folder and resource caches every state of this API shares: their entries are
+        pure functions of their keys (the seed, the connection id, the size class, the path, the provider
+        and the organization's identity), so sessions need no copy of their own and the caches' bounds do
+        not grow with `--max-sessions`."""
+        if self._shared is None:
+            self._shared = (BoundedCache(SHARED_FOLDERS), BoundedCache(SHARED_RESOURCES))
+        state.folders, state.resources = self._shared
 
     def add_arguments(self, group: argparse._ArgumentGroup) -> None:
         group.add_argument(
@@ -82,7 +83,7 @@ class StackAiApi(ApiDefinition):
         )
         state.indexing_seconds = _indexing_seconds(options)
         state.max_connections = _max_connections(options)
-        state.folders = self._shared_folders()
+        self._share_caches(state)
         return state
 
     def timeline(self, state: Any) -> Timeline:
@@ -106,7 +107,7 @@ class StackAiApi(ApiDefinition):
         state = import_snapshot(snapshot, seed=seed, clock_settings=clock)
         state.indexing_seconds = _indexing_seconds(options)
         state.max_connections = _max_connections(options)
-        state.folders = self._shared_folders()
+        self._share_caches(state)
         return state
 
     def extra_routes(self, get_state: Callable[..., Any]) -> Sequence[BaseRoute]:

@@ -234,10 +234,10 @@ def resource_json(
     state: StackAiState, tree: Tree, node: Node, connection: Connection, organization: Organization
 ) -> dict[str, Any]:
     """An item as the API shows it, rendered once and then served from `state.resources`: it is derived
-    from the tree, the item, the connection's provider and the organization's members, none of which a
-    request changes under the same key (a new provider is a new key; members change only by import, which
-    builds a new state). Nothing changes a response body once built, so the dict is shared."""
-    key = (tree.key, tree.size, node.path, connection.provider_id, organization.org_id)
+    from the tree, the item, the connection's provider and the organization's identity, all in the key, so
+    states can share the cache (a session's tree keys are the default state's; an imported state with other
+    members has another identity). Nothing changes a response body once built, so the dict is shared."""
+    key = (tree.key, tree.size, node.path, connection.provider_id, organization.identity())
     rendered: dict[str, Any] = state.resources.get(
         key, lambda: _render_resource(tree, node, connection, organization)
     )

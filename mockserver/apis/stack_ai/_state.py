@@ -186,6 +186,16 @@ class Organization:
     knowledge_bases: dict[str, KnowledgeBase] = field(default_factory=dict)
     """By id, in creation order."""
 
+    _identity: tuple[str, ...] | None = field(default=None, compare=False, repr=False)
+
+    def identity(self) -> tuple[str, ...]:
+        """What a rendering may read of the organization (id, domain, members' emails): a key for caches that
+        states share. Members never change within a state, so it is computed once."""
+        if self._identity is None:
+            emails = (member.email for member in self.members.values())
+            self._identity = (self.org_id, self.domain, *emails)
+        return self._identity
+
     def groups_of(self, user_id: str) -> set[str]:
         return {group.group_id for group in self.groups.values() if user_id in group.members}
 
@@ -223,6 +233,8 @@ class AuthorizationCode:
 
 SHARED_FOLDERS = 4096
 """Folders whose items are kept, for all the states of a server together (the least recently used goes)."""
+SHARED_RESOURCES = 8192
+"""Rendered resources kept, for all the states of a server together (the least recently used goes)."""
 
 MAX_REFRESH_TOKENS = 1024
 """Live refresh tokens per state (the oldest goes first)."""
@@ -313,8 +325,11 @@ class StackAiState:
         default_factory=lambda: BoundedCache(SHARED_FOLDERS), compare=False, repr=False
     )
     """Folder items and counts by tree key (derived; the API shares one across its states, `SHARED_FOLDERS`)."""
-    resources: BoundedCache = field(default_factory=lambda: BoundedCache(2048), compare=False, repr=False)
-    """Rendered resources (derived data, see `_resources.resource_json`): pages are browsed again and again."""
+    resources: BoundedCache = field(
+        default_factory=lambda: BoundedCache(SHARED_RESOURCES), compare=False, repr=False
+    )
+    """Rendered resources (derived data, see `_resources.resource_json`): pages are browsed again and again.
+    The API shares one across its states (`SHARED_RESOURCES`)."""
     knowledge_base_files: BoundedCache = field(
         default_factory=lambda: BoundedCache(8192), compare=False, repr=False
     )
