@@ -2,9 +2,9 @@
 
 Bounded: at most `retention` attempts per organization (default `DEFAULT_ATTEMPT_RETENTION`); the oldest go
 first, with their indexes. An event's attempts also go with the event (`drop_event`, when event retention
-drops it), so attempts never outlive what they delivered. A page of `GET /delivery-attempts` unfiltered or filtered by one id costs
-O(offset + limit) (the index holds the filter's attempts, newest read first); `status` and `is_dlq` filters scan
-the chosen index (at most the retention bound).
+drops it), so attempts never outlive what they delivered. A page of `GET /delivery-attempts` unfiltered or
+filtered by one id costs O(offset + limit) (the index holds the filter's attempts, newest read first);
+`status` and `is_dlq` filters scan the chosen index (at most the retention bound).
 """
 
 from __future__ import annotations
