@@ -156,14 +156,18 @@ def test_invalid_rate_limits_are_refused(text):
 def test_cli_arguments():
     parser = argparse.ArgumentParser()
     API.add_arguments(parser.add_argument_group("hookstream"))
-    args = parser.parse_args(["--rate-limit", "5/10", "--destination-limit", "3"])
-    assert args.rate_limit == RateLimit(5, 10) and args.destination_limit == 3
+    limits = ["--source-limit", "2", "--destination-limit", "3", "--connection-limit", "4"]
+    args = parser.parse_args(["--rate-limit", "5/10", *limits])
+    assert args.rate_limit == RateLimit(5, 10)
+    assert (args.source_limit, args.destination_limit, args.connection_limit) == (2, 3, 4)
     assert parser.parse_args([]).rate_limit is None
-    for bad in (["--rate-limit", "5"], ["--destination-limit", "0"]):
+    for bad in (["--rate-limit", "5"], ["--destination-limit", "0"], ["--source-limit", "x"]):
         with pytest.raises(SystemExit):
             parser.parse_args(bad)
     with new_client(**vars(args)) as client:
         assert rate(client.get("/v1/health")) == (5, 4, 10)
+        plan = client.app.state.services["hookstream"].state.plan
+        assert (plan.sources, plan.destinations, plan.connections) == (2, 3, 4)
 
 
 @given(

@@ -407,3 +407,19 @@ def test_the_default_bound_is_the_seeded_connections_plus_10000(seeded: int) -> 
 def test_max_connections_must_be_a_positive_whole_number(value: object) -> None:
     with pytest.raises(ValueError, match="max_connections"):
         client(max_connections=value)
+
+
+def test_max_connections_on_the_command_line() -> None:
+    import argparse
+
+    from mockserver.apis.stack_ai import API
+
+    parser = argparse.ArgumentParser()
+    API.add_arguments(parser.add_argument_group("stack-ai"))
+    args = parser.parse_args(["--connections", "3", "--max-connections", "5"])
+    with client(**vars(args)) as c:
+        assert state_of(c).max_connections == 5
+        assert len(state_of(c).organizations[ACME].connections) == 3
+    for bad in (["--max-connections", "0"], ["--max-connections", "many"]):
+        with pytest.raises(SystemExit):
+            parser.parse_args(bad)
