@@ -618,10 +618,15 @@ class Traffic:
 
 def prefill(traffic: Traffic, *, sessions: int, clients: int) -> None:
     """Bring each state's request-fed bounds to their caps before measuring (a mock left running for days
-    has them full): the event retention, pending OAuth requests and refresh tokens, in the default state and
-    in every session the soak uses. Growth measured afterwards is then growth past the bounds."""
+    has them full): the event retention (with the events' delivery attempts), pending OAuth requests, OAuth
+    codes and refresh tokens, in the default state and in every session the soak uses. Growth measured
+    afterwards is then growth past the bounds."""
     from mockserver.apis.hookstream._event_log import DEFAULT_RETENTION
-    from mockserver.apis.stack_ai._state import MAX_PENDING_AUTHORIZATIONS, MAX_REFRESH_TOKENS
+    from mockserver.apis.stack_ai._state import (
+        MAX_AUTHORIZATION_CODES,
+        MAX_PENDING_AUTHORIZATIONS,
+        MAX_REFRESH_TOKENS,
+    )
 
     names = ["", *(f"soak-{index}" for index in range(sessions))]
     work = [
@@ -630,6 +635,7 @@ def prefill(traffic: Traffic, *, sessions: int, clients: int) -> None:
         for action, count in (
             (traffic.signed_ingest, DEFAULT_RETENTION + 50),
             (traffic.oauth_start, MAX_PENDING_AUTHORIZATIONS + 50),
+            (traffic.oauth_flow, MAX_AUTHORIZATION_CODES + 50),
             (traffic.sign_in_only, MAX_REFRESH_TOKENS + 50),
         )
     ]
@@ -899,7 +905,7 @@ def render(
         f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}.",
         "",
         f"- {getattr(options, 'prefill_line', 'prefill: none')} (each state's event retention, pending OAuth "
-        "requests and refresh tokens brought to their caps first; counted in the table below)",
+        "requests, OAuth codes and refresh tokens brought to their caps first; counted in the table below)",
         f"- requests: {total - getattr(options, 'prefilled', 0):,} in {elapsed:.0f} s after the prefill "
         f"({(total - getattr(options, 'prefilled', 0)) / elapsed:,.0f}/s)",
         f"- 5xx: {server_errors} (target 0)",
