@@ -677,8 +677,34 @@ sys.exit(main(sys.argv[1:]))
 """`--tracemalloc`: the mock under tracemalloc; SIGUSR1 dumps a snapshot into its working folder."""
 
 
-def snapshot(server: subprocess.Popen[bytes], work: Path, index: int) -> Path:
-    target = work / f"snapshot-{index}.tracemalloc"
+COUNTED_SERVER = """
+import collections, gc, json, signal, sys
+from pathlib import Path
+dumps = iter(range(1000))
+def dump(signum, frame):
+    gc.collect()
+    counts = collections.Counter(
+        f"{type(o).__module__}.{type(o).__qualname__}" for o in gc.get_objects()
+    )
+    counts["(allocated blocks)"] = sys.getallocatedblocks()
+    Path.cwd().joinpath(f"snapshot-{next(dumps)}.counts").write_text(json.dumps(counts))
+signal.signal(signal.SIGUSR1, dump)
+from mockserver._cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+"""`--object-counts`: SIGUSR1 writes the live objects counted by type (cheap between dumps, unlike
+tracemalloc, so the mock runs at full speed)."""
+
+
+def growth_by_type(first: Path, last: Path, top: int = 20) -> list[str]:
+    before = json.loads(first.read_text())
+    after = json.loads(last.read_text())
+    grown = sorted(((after[k] - before.get(k, 0), k) for k in after), reverse=True)[:top]
+    return [f"{count:+,} {name} ({after[name]:,} live)" for count, name in grown if count > 0]
+
+
+def snapshot(server: subprocess.Popen[bytes], work: Path, index: int, suffix: str = "tracemalloc") -> Path:
+    target = work / f"snapshot-{index}.{suffix}"
     server.send_signal(signal.SIGUSR1)
     deadline = time.monotonic() + 120
     while not target.exists() and time.monotonic() < deadline:
@@ -746,6 +772,11 @@ def main(argv: list[str] | None = None) -> int:
         help="debug: run the mock under tracemalloc and report what grew between the warm-up and the end",
     )
     parser.add_argument(
+        "--object-counts",
+        action="store_true",
+        help="debug: count live objects by type after the warm-up and at the end, and report what grew",
+    )
+    parser.add_argument(
         "--no-prefill",
         dest="prefill",
         action="store_false",
@@ -756,9 +787,10 @@ def main(argv: list[str] | None = None) -> int:
     port = free_port()
     work = Path(tempfile.mkdtemp(prefix="mockserver-soak-"))
     state_file = work / "state.json"
-    launcher = (
-        [str(BIN / "python"), "-c", TRACED_SERVER] if options.tracemalloc else [str(BIN / "mockserver")]
-    )
+    launcher = [str(BIN / "mockserver")]
+    if options.tracemalloc or options.object_counts:
+        launcher = [str(BIN / "python"), "-c", TRACED_SERVER if options.tracemalloc else COUNTED_SERVER]
+    suffix = "tracemalloc" if options.tracemalloc else "counts"
     argv_serve = [
         *launcher,
         "serve",
@@ -836,15 +868,18 @@ def main(argv: list[str] | None = None) -> int:
         first_snapshot: Path | None = None
         while time.monotonic() - began < options.duration:
             time.sleep(min(10.0, options.duration))
-            if options.tracemalloc and first_snapshot is None and time.monotonic() - began >= warmup:
-                first_snapshot = snapshot(server, work, 0)
+            dumping = options.tracemalloc or options.object_counts
+            if dumping and first_snapshot is None and time.monotonic() - began >= warmup:
+                first_snapshot = snapshot(server, work, 0, suffix)
             done = sum(tally.statuses.values())
             print(
                 f"soak: {time.monotonic() - began:5.0f} s, {done} requests, RSS {rss[-1][1]:.1f} MB",
                 flush=True,
             )
         if first_snapshot is not None:
-            options.grown = growth_by_line(first_snapshot, snapshot(server, work, 1))
+            last = snapshot(server, work, 1, suffix)
+            grown = growth_by_line if options.tracemalloc else growth_by_type
+            options.grown = grown(first_snapshot, last)
         stop.set()
         for thread in threads:
             thread.join(timeout=90)
@@ -931,7 +966,8 @@ def render(
     lines += ["", "The first answer of each refusal, per action:", ""]
     lines += [f"- {action} {status}: `{text}`" for (action, status), text in sorted(tally.samples.items())]
     if getattr(options, "grown", None):
-        lines += ["", "Grown between the warm-up and the end (`--tracemalloc`), by allocation site:", ""]
+        how = "(`--tracemalloc`), by allocation site" if options.tracemalloc else "(`--object-counts`), by type"
+        lines += ["", f"Grown between the warm-up and the end {how}:", ""]
         lines += [f"- {line}" for line in options.grown]
     if tally.server_errors:
         lines += ["", "5xx seen:", "", *[f"- {line}" for line in tally.server_errors]]
