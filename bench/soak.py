@@ -678,15 +678,46 @@ sys.exit(main(sys.argv[1:]))
 
 
 COUNTED_SERVER = """
-import collections, gc, json, signal, sys
+import collections, ctypes, gc, json, os, signal, sys, tempfile
 from pathlib import Path
 dumps = iter(range(1000))
+def rss_kb():
+    return int(next(l for l in open("/proc/self/status") if l.startswith("VmRSS:")).split()[1])
+class MallInfo2(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_size_t) for n in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
+def malloc_stats():
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return {}
+    libc.mallinfo2.restype = MallInfo2
+    info = libc.mallinfo2()
+    stats = {f"(malloc {n})": getattr(info, n) for n in ("arena", "hblkhd", "uordblks", "fordblks")}
+    with tempfile.TemporaryFile("w+") as out:  # pymalloc's own arenas, from sys._debugmallocstats
+        saved = os.dup(2)
+        os.dup2(out.fileno(), 2)
+        try:
+            sys._debugmallocstats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        out.seek(0)
+        for line in out:
+            if line.startswith(("# arenas allocated current", "# bytes in allocated blocks", "# bytes in available blocks")):
+                name, _, value = line.rpartition("=")
+                stats[f"(pymalloc {name.strip('# ').strip()})"] = int(value.replace(",", "").split()[0])
+    before = rss_kb()
+    libc.malloc_trim(0)
+    stats["(RSS kB before malloc_trim)"], stats["(RSS kB after malloc_trim)"] = before, rss_kb()
+    return stats
 def dump(signum, frame):
     gc.collect()
     counts = collections.Counter(
         f"{type(o).__module__}.{type(o).__qualname__}" for o in gc.get_objects()
     )
     counts["(allocated blocks)"] = sys.getallocatedblocks()
+    counts.update(malloc_stats())
     Path.cwd().joinpath(f"snapshot-{next(dumps)}.counts").write_text(json.dumps(counts))
 signal.signal(signal.SIGUSR1, dump)
 from mockserver._cli import main
@@ -699,8 +730,11 @@ tracemalloc, so the mock runs at full speed)."""
 def growth_by_type(first: Path, last: Path, top: int = 20) -> list[str]:
     before = json.loads(first.read_text())
     after = json.loads(last.read_text())
-    grown = sorted(((after[k] - before.get(k, 0), k) for k in after), reverse=True)[:top]
-    return [f"{count:+,} {name} ({after[name]:,} live)" for count, name in grown if count > 0]
+    memory = [
+        f"{name}: {before.get(name, 0):,} → {after[name]:,}" for name in sorted(after) if name[0] == "("
+    ]
+    grown = sorted(((after[k] - before.get(k, 0), k) for k in after if k[0] != "("), reverse=True)[:top]
+    return memory + [f"{count:+,} {name} ({after[name]:,} live)" for count, name in grown if count > 0]
 
 
 def snapshot(server: subprocess.Popen[bytes], work: Path, index: int, suffix: str = "tracemalloc") -> Path:
@@ -966,7 +1000,9 @@ def render(
     lines += ["", "The first answer of each refusal, per action:", ""]
     lines += [f"- {action} {status}: `{text}`" for (action, status), text in sorted(tally.samples.items())]
     if getattr(options, "grown", None):
-        how = "(`--tracemalloc`), by allocation site" if options.tracemalloc else "(`--object-counts`), by type"
+        how = (
+            "(`--tracemalloc`), by allocation site" if options.tracemalloc else "(`--object-counts`), by type"
+        )
         lines += ["", f"Grown between the warm-up and the end {how}:", ""]
         lines += [f"- {line}" for line in options.grown]
     if tally.server_errors:

@@ -20,6 +20,7 @@ from starlette.types import Receive, Scope, Send
 
 from ._api import ApiDefinition
 from ._docs import DOCS_MOUNT, DocsApp
+from ._heap import HeapTrimmer, glibc_malloc_trim
 from ._jsontext import encode_json
 from ._outbound import OutboundRunner
 from ._resources import spec_file
@@ -223,14 +224,18 @@ def create_app(
         services, runtime, admin_token=config.admin_token, state_file=config.state_file, strict=config.strict
     )
 
+    trimmer = HeapTrimmer(trim=glibc_malloc_trim())
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         pump = asyncio.create_task(_run_due_work(services)) if config.clock.mode == "running" else None
+        trimming = asyncio.create_task(trimmer.run())
         yield
-        if pump is not None:
-            pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pump
+        for task in (pump, trimming):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await runtime.outbound.shutdown()  # interrupted deliveries schedule their retries, saved below
         if config.state_file is not None:
             size = save_snapshot(services, config.state_file)
@@ -253,6 +258,7 @@ def create_app(
     )
     app.state.config = config
     app.state.runtime = runtime
+    app.state.heap_trimmer = trimmer
     app.state.services = {service.api.name: service for service in services}
     app.state.control = control
     return app
