@@ -685,7 +685,8 @@ def rss_kb():
     return int(next(l for l in open("/proc/self/status") if l.startswith("VmRSS:")).split()[1])
 class MallInfo2(ctypes.Structure):
     _fields_ = [(n, ctypes.c_size_t) for n in (
-        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks",
+        "keepcost")]
 def malloc_stats():
     try:
         libc = ctypes.CDLL("libc.so.6")
@@ -704,7 +705,8 @@ def malloc_stats():
             os.close(saved)
         out.seek(0)
         for line in out:
-            if line.startswith(("# arenas allocated current", "# bytes in allocated blocks", "# bytes in available blocks")):
+            wanted = ("# arenas allocated current", "# bytes in allocated blocks", "# bytes in available blocks")
+            if line.startswith(wanted):
                 name, _, value = line.rpartition("=")
                 stats[f"(pymalloc {name.strip('# ').strip()})"] = int(value.replace(",", "").split()[0])
     before = rss_kb()
