@@ -201,8 +201,8 @@ class Timeline:
         if dropped:  # O(1): the entries stay in the heap, skipped when popped; compacted when they pile up
             previous = self._cancelled.get((kind, key), [0, 0])
             self._cancelled[(kind, key)] = [self._order, previous[1] + dropped]
-            if len(self._due) > 2 * self.pending + 1024:
-                self._compact()
+            if len(self._due) - self.pending > self.pending // 8 + 64:
+                self._compact()  # dead entries kept to an eighth of the live ones: O(1) amortized still
         return dropped
 
     def _compact(self) -> None:
