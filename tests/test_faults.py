@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hookstream.receiver import Receiver  # tests/hookstream's loopback receiver
 
 from mockserver._cli import SERVER_LIMITS
 
@@ -239,39 +240,11 @@ def test_a_websocket_message_past_the_limit_closes_with_1009(server: str) -> Non
 # ---------------------------------------------------------------- shutdown with retries pending
 
 
-class _FailingReceiver:
-    """A loopback receiver that answers every delivery 503 and counts them by event id."""
-
-    def __init__(self) -> None:
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-        received: list[str] = []
-        self.received = received
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                received.append(self.headers.get("X-hookstream-Event-Id", ""))
-                self.send_response(503)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 def test_sigterm_with_retries_pending_loses_none_of_them(tmp_path: Path) -> None:
     """Deliveries failing and retries due later, some attempts still on the wire: SIGTERM, restart with the
     same --state-file, and every event still has its retry, which then runs."""
-    receiver = _FailingReceiver()
+    receiver = Receiver().start()
+    receiver.answer(503, times=40)  # every first attempt fails; the retries after the restart succeed
     state_file = tmp_path / "state.json"
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
@@ -297,9 +270,7 @@ def test_sigterm_with_retries_pending_loses_none_of_them(tmp_path: Path) -> None
             events = [
                 client.post(f"/v1/ingest/{source['id']}", json={"n": n}).json()["event_id"] for n in range(40)
             ]
-            deadline = time.monotonic() + 30
-            while len(receiver.received) < 20 and time.monotonic() < deadline:
-                time.sleep(0.01)
+            assert receiver.wait_for(20, timeout=30)
         process.send_signal(signal.SIGTERM)  # some first attempts may still be queued or on the wire
         assert process.wait(timeout=30) in (0, -signal.SIGTERM)  # uvicorn re-raises the signal once done
         process = _serve(port, *options)
@@ -308,13 +279,12 @@ def test_sigterm_with_retries_pending_loses_none_of_them(tmp_path: Path) -> None
                 chain = client.get("/v1/delivery-attempts", params={"event_id": event_id}).json()
                 (attempt,) = chain["delivery_attempts"]
                 assert attempt["status"] == "failed" and attempt["next_retry_at"] is not None, attempt
-            before = len(receiver.received)
+            before = len(receiver.requests)
             assert httpx.post(f"{base}/__mock/clock", json={"advance_seconds": 60}).status_code == 200
-            deadline = time.monotonic() + 30
-            while len(receiver.received) < before + len(events) and time.monotonic() < deadline:
-                time.sleep(0.01)
-            assert sorted(receiver.received[before:]) == sorted(events)
+            assert receiver.wait_for(before + len(events), timeout=30)
+            retried = [request.headers["x-hookstream-event-id"] for request in receiver.requests[before:]]
+            assert sorted(retried) == sorted(events)
     finally:
         process.terminate()
         process.wait(timeout=30)
-        receiver.close()
+        receiver.stop()
